@@ -1,0 +1,26 @@
+module "kms_key_backup" {
+  source = "../.."
+
+  providers = {
+    oci        = oci
+    oci.source = oci.source
+    oci.home   = oci.home
+  }
+
+  tenancy_id     = var.tenancy_ocid
+  region         = var.region
+  compartment_id = var.compartment_ocid
+  subnet_ids     = var.subnet_ids
+  function_image = var.function_image
+
+  source_region               = var.source_region
+  source_vault_id             = var.source_vault_id
+  source_vault_compartment_id = var.source_vault_compartment_id
+  targets                     = var.targets
+
+  create_target_vault         = var.create_target_vault
+  target_vault_compartment_id = var.create_target_vault ? var.compartment_ocid : null
+
+  key_tags    = var.key_tags
+  alarm_email = var.alarm_email
+}
