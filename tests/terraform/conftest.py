@@ -9,10 +9,6 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TERRAFORM_DIR = REPO_ROOT / "terraform"
-MODULES_DIR = TERRAFORM_DIR / "modules"
-
 
 @pytest.fixture(scope="session")
 def terraform_bin() -> str:
