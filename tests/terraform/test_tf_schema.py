@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import textwrap
 from pathlib import Path
 
+import hcl2
 import pytest
 
 from tools import check_terraform_schema, extract_oci_schema
@@ -184,3 +186,16 @@ def test_checker_cli_fails_on_wrong_argument(tmp_path, capsys):
 
     assert exit_code == 1
     assert "memory_in_mb" in capsys.readouterr().out
+
+
+def test_resource_manager_form_lists_every_variable():
+    example = TERRAFORM_DIR / "examples" / "basic"
+    options = check_terraform_schema.PARSE_OPTIONS
+    declared = set()
+    for block in hcl2.loads((example / "variables.tf").read_text(), serialization_options=options)["variable"]:
+        declared.update(block)
+
+    form = (example / "schema.yaml").read_text()
+    grouped = set(re.findall(r"^      - ([a-z_]+)$", form, re.MULTILINE))
+
+    assert grouped == declared

@@ -1,3 +1,15 @@
+# Resource Manager sends an empty string for an optional field left blank, so "" counts as unset.
+locals {
+  form_target = var.target_vault_id == null || var.target_vault_id == "" ? [] : [
+    {
+      region          = var.target_region
+      vault_id        = var.target_vault_id
+      compartment_id  = var.target_compartment_id
+      protection_mode = "SOFTWARE"
+    },
+  ]
+}
+
 module "kms_key_backup" {
   source = "../.."
 
@@ -16,11 +28,11 @@ module "kms_key_backup" {
   source_region               = var.source_region
   source_vault_id             = var.source_vault_id
   source_vault_compartment_id = var.source_vault_compartment_id
-  targets                     = var.targets
+  targets                     = concat(var.targets, local.form_target)
 
   create_target_vault         = var.create_target_vault
   target_vault_compartment_id = var.create_target_vault ? var.compartment_ocid : null
 
   key_tags    = var.key_tags
-  alarm_email = var.alarm_email
+  alarm_email = var.alarm_email == "" ? null : var.alarm_email
 }

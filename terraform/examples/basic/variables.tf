@@ -62,6 +62,25 @@ variable "targets" {
   default = []
 }
 
+# One target as plain fields, for the Resource Manager form, which cannot enter a list of objects.
+variable "target_region" {
+  description = "Region of one more target vault, or null."
+  type        = string
+  default     = null
+}
+
+variable "target_vault_id" {
+  description = "OCID of one more target vault, or null."
+  type        = string
+  default     = null
+}
+
+variable "target_compartment_id" {
+  description = "Compartment that receives the keys imported into target_vault_id."
+  type        = string
+  default     = null
+}
+
 variable "create_target_vault" {
   description = "Create a target vault in the function's region and compartment."
   type        = bool
