@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import hcl2
+from lark.exceptions import LarkError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCHEMA = REPO_ROOT / "tests" / "terraform" / "oci_provider_schema.json"
@@ -67,7 +68,7 @@ class SchemaChecker:
     def check_file(self, path: Path) -> None:
         try:
             document = hcl2.loads(path.read_text(), serialization_options=PARSE_OPTIONS)
-        except Exception as exc:  # python-hcl2 raises lark errors of several classes.
+        except (LarkError, ValueError) as exc:
             self.report(path, "(file)", f"cannot be parsed by python-hcl2: {exc}")
             return
 

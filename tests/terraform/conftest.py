@@ -28,7 +28,7 @@ def terraform_env(tmp_path_factory) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
-            # Checkpoint is terraform's version check against a remote service; tests stay local.
+            # Checkpoint is terraform's version check against a remote service, so the tests turn it off.
             "CHECKPOINT_DISABLE": "1",
             "TF_CLI_CONFIG_FILE": str(cli_config),
             "TF_IN_AUTOMATION": "1",

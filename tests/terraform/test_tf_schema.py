@@ -164,6 +164,11 @@ BAD_CASES = [
         "but the schema checked against is oracle/oci 7.19.0",
         id="provider-not-pinned",
     ),
+    pytest.param(
+        'resource "oci_kms_vault" "v" {\n',
+        "cannot be parsed by python-hcl2",
+        id="unparsable-file",
+    ),
 ]
 
 
