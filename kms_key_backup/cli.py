@@ -9,23 +9,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import Any, Callable
 
 import oci
 
-from kms_key_backup import auth, clifactory, exportfile, keyexport, keywrap, legacy, pemfile, restore
+from kms_key_backup import auth, exportfile, keyexport, keywrap, legacy, pemfile, restore
+from kms_key_backup.clients import ClientFactory
+from kms_key_backup.engine import run_job
 from kms_key_backup.errors import InvalidInputError, KmsBackupError
+from kms_key_backup.job import Job, parse_job
+from kms_key_backup.report import FAILED, OK, PARTIAL, Report
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INVALID_INPUT = 2
 EXIT_PARTIAL = 3
+EXIT_CODES = {OK: EXIT_OK, PARTIAL: EXIT_PARTIAL, FAILED: EXIT_FAILED}
 
 
-# ---- output ----
-
+# --- output --------------------------------------------------------------------------------------
 
 class Output:
     """Writes a command's result as JSON (``--output json``) or as readable text."""
@@ -55,12 +60,68 @@ def _add_output_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", choices=("text", "json"), default="text", help="result format (default text)")
 
 
-# ---- shared helpers ----
+# --- shared helpers ------------------------------------------------------------------------------
+
+def load_job_file(path: str, flag: str = "--job") -> Job:
+    """Read and validate a job file; raise ``InvalidInputError`` naming the flag or field."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        raise InvalidInputError(flag, path, "the file does not exist", "Give the path of a JSON job file.") from None
+    except IsADirectoryError:
+        raise InvalidInputError(flag, path, "the path is a directory", "Give the path of a JSON job file.") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(flag, path, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+                                "Fix the JSON syntax; docs/job.md shows a complete job.") from None
+    return parse_job(data)
 
 
-def _clients(args: argparse.Namespace) -> clifactory.Clients:
-    config, signer = auth.load_auth(args.auth, args.config_file, args.profile)
-    return clifactory.build_clients(config, signer)
+def build_factory(args: argparse.Namespace) -> ClientFactory:
+    """Build the ClientFactory for the authentication options of a command (``--auth`` and friends)."""
+    config, signer = auth.load_auth(getattr(args, "auth", None), getattr(args, "config_file", None),
+                                    getattr(args, "profile", None))
+    return ClientFactory.from_environment(config, signer)
+
+
+def print_report(report: Report, output_format: str, stream=None) -> None:
+    stream = stream or sys.stdout
+    data = report.to_dict()
+    if output_format == "json":
+        json.dump(data, stream, indent=2, sort_keys=True)
+        stream.write("\n")
+        return
+    counts = data["counts"]
+    stream.write(f"run {data['run_id']}: {data['status']}{' (dry run)' if data['dry_run'] else ''}\n")
+    for key in data["keys"]:
+        for target in key["targets"]:
+            copied = len(target["versions_copied"])
+            planned = len(target.get("versions_planned", []))
+            line = f"  {key['display_name'] or key['source_key_id']}: {target['action']} in {target['target_region']}"
+            if planned:
+                line += f", {planned} version(s) to copy"
+            if copied:
+                verified = sum(1 for v in target["versions_copied"] if v["verified"])
+                line += f", {copied} version(s) copied, {verified} verified"
+            if target["versions_skipped"]:
+                line += f", {len(target['versions_skipped'])} skipped"
+            if target["versions_left"]:
+                line += f", {len(target['versions_left'])} left for the next run"
+            if target.get("error"):
+                line += f", failed: {target['error'].get('message')}"
+            stream.write(line + "\n")
+        if key.get("error"):
+            stream.write(f"  {key['display_name'] or key['source_key_id']}: failed: {key['error'].get('message')}\n")
+    for key in data["unsupported"]:
+        stream.write(f"  {key['display_name'] or key['source_key_id']}: not copied: {key['reason']}\n")
+    for key_id in data["keys_left"]:
+        stream.write(f"  {key_id}: left for the next run (deadline)\n")
+    for warning in data["warnings"]:
+        stream.write(f"  warning: {warning}\n")
+    if data.get("error"):
+        stream.write(f"  error in {data['error']['step']}: {data['error']['message']}\n")
+    stream.write(f"  {counts['versions_copied']} version(s) copied, {counts['keys_unsupported']} key(s) not "
+                 f"copyable, {counts['keys_failed']} failure(s)\n")
 
 
 def _fingerprint_lines(envelope: exportfile.ExportEnvelope) -> list[str]:
@@ -94,7 +155,23 @@ def _write_export(output: Output, envelope: exportfile.ExportEnvelope, path: str
     return EXIT_OK
 
 
-# ---- subcommands ----
+# --- subcommands ---------------------------------------------------------------------------------
+
+def cmd_sync(args: argparse.Namespace, output: Output) -> int:
+    """Copy the keys of a job file."""
+    job = load_job_file(args.job)
+    report = run_job(job, build_factory(args))
+    print_report(report, args.output, output.stdout)
+    return EXIT_CODES[report.status]
+
+
+def cmd_plan(args: argparse.Namespace, output: Output) -> int:
+    """Show what a sync of a job file would copy, exporting and importing nothing."""
+    job = load_job_file(args.job)
+    job = parse_job({**job.to_dict(), "options": {**job.to_dict()["options"], "dry_run": True}})
+    report = run_job(job, build_factory(args))
+    print_report(report, args.output, output.stdout)
+    return EXIT_CODES[report.status]
 
 
 def cmd_export(args: argparse.Namespace, output: Output) -> int:
@@ -102,9 +179,9 @@ def cmd_export(args: argparse.Namespace, output: Output) -> int:
     if not args.key_id and not (args.key_name and args.compartment_id):
         raise InvalidInputError("--key-id", None, "missing; give --key-id, or --key-name with --compartment-id")
     public_key = pemfile.load_public_key(args.wrapping_public_key, "--wrapping-public-key")
-    clients = _clients(args)
+    factory = build_factory(args)
 
-    access = keyexport.VaultAccess(clients, args.region, args.vault_id)
+    access = keyexport.VaultAccess(factory, args.region, args.vault_id)
     envelope = keyexport.export_key_version(
         access,
         key_id=args.key_id,
@@ -147,9 +224,9 @@ def cmd_restore(args: argparse.Namespace, output: Output) -> int:
         )
     if args.key_id and not args.key_id.startswith("ocid1.key."):
         raise InvalidInputError("--key-id", args.key_id, "expected a key OCID starting with ocid1.key.")
-    clients = _clients(args)
+    factory = build_factory(args)
 
-    access = keyexport.VaultAccess(clients, args.region, args.vault_id)
+    access = keyexport.VaultAccess(factory, args.region, args.vault_id)
     result = restore.restore_export(
         access,
         envelope,
@@ -173,7 +250,7 @@ def cmd_doctor(args: argparse.Namespace, output: Output) -> int:
     """Check authentication and every vault of a job, without exporting or importing anything."""
     from kms_key_backup import doctor
 
-    clients = _clients(args)
+    factory = build_factory(args)
     checks = doctor.run_checks(clients, doctor.load_job_file(args.job))
     failed = [check for check in checks if not check["ok"]]
     text = [f"{'ok    ' if check['ok'] else 'FAILED'} {check['check']}: {check['detail']}" for check in checks]
@@ -181,7 +258,7 @@ def cmd_doctor(args: argparse.Namespace, output: Output) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-# ---- original script ----
+# --- original script -----------------------------------------------------------------------------
 
 
 def run_legacy(argv: list[str], output_format: str | None = None) -> int:
@@ -208,7 +285,7 @@ def _run_legacy(args: argparse.Namespace, output: Output) -> int:
     if config.exportonly:
         public_key = pemfile.load_public_key(config.wrapping_pubkey_file, "--wrapping_pubkey_file")
         oci_config, signer = _legacy_profile_auth(config, config.source_ociprofile)
-        access = keyexport.VaultAccess(clifactory.build_clients(oci_config, signer), config.source_region, config.source_vault, "source_vault")
+        access = keyexport.VaultAccess(ClientFactory.from_environment(oci_config, signer), config.source_region, config.source_vault, "source_vault")
         envelope = keyexport.export_key_version(
             access,
             key_id=config.source_key_ocid,
@@ -229,7 +306,7 @@ def _run_legacy_copy(config: legacy.LegacyConfig, output: Output) -> int:
     return legacycopy.run_copy(config, output)
 
 
-# ---- parser and entry point ----
+# --- parser and entry point ----------------------------------------------------------------------
 
 Handler = Callable[[argparse.Namespace, Output], int]
 
@@ -247,8 +324,16 @@ def build_parser() -> argparse.ArgumentParser:
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
         auth.add_auth_arguments(sub)
         _add_output_argument(sub)
+        sub.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default="WARNING",
+                         help="level of the log lines written to stderr (default WARNING)")
         sub.set_defaults(handler=handler)
         return sub
+
+    sync = add("sync", cmd_sync, "copy the keys a job file selects")
+    sync.add_argument("--job", required=True, help="JSON job file (see docs/job.md)")
+
+    plan = add("plan", cmd_plan, "show what sync would copy, without exporting or importing")
+    plan.add_argument("--job", required=True, help="JSON job file (see docs/job.md)")
 
     export = add("export", cmd_export, "export one key version into a file wrapped under your RSA public key")
     export.add_argument("--region", required=True, help="region of the vault, e.g. eu-frankfurt-1")
@@ -317,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_legacy(argv)
 
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     output = Output(args.output)
     return _guarded(output, lambda: args.handler(args, output))
 

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from kms_key_backup import exportfile, keywrap, pemfile
+from kms_key_backup.clients import ClientFactory
 from kms_key_backup.errors import InvalidInputError, KmsBackupError, PreflightError
 
 logger = logging.getLogger(__name__)
@@ -29,30 +30,25 @@ EPHEMERAL_RSA_BITS = 2048
 
 
 class VaultAccess:
-    """The vault record and the management and crypto clients of one vault."""
+    """The vault record and the management and crypto clients of one vault, from a `ClientFactory`."""
 
-    def __init__(self, factory: Any, region: str, vault_id: str, flag: str = "--vault-id") -> None:
+    def __init__(self, factory: ClientFactory, region: str, vault_id: str, flag: str = "--vault-id") -> None:
+        if not isinstance(vault_id, str) or not vault_id.startswith("ocid1.vault."):
+            raise InvalidInputError(flag, vault_id, "expected a vault OCID starting with ocid1.vault.")
+        self.factory = factory
         self.region = region
         self.vault_id = vault_id
-        vault_client = factory.vault_client(region)
-        try:
-            self.vault = vault_client.get_vault(vault_id).data
-        except oci.exceptions.ServiceError as exc:
-            if exc.status == 404:
-                raise PreflightError(
-                    f"vault {vault_id} not found in {region} or not authorized "
-                    f"(opc-request-id {exc.request_id}); check {flag}, the region and the policies"
-                ) from exc
-            raise
+        # get_vault raises PreflightError when the vault is not found in this region.
+        self.vault = factory.get_vault(region, vault_id)
         if self.vault.lifecycle_state != "ACTIVE":
             raise PreflightError(
                 f"vault {vault_id} is {self.vault.lifecycle_state}, not ACTIVE; use an ACTIVE vault"
             )
-        self.management = factory.management_client(self.vault, region)
-        self.crypto = factory.crypto_client(self.vault, region)
+        self.management = factory.management_client(self.vault)
+        self.crypto = factory.crypto_client(self.vault)
 
     def wrapping_public_key(self) -> rsa.RSAPublicKey:
-        pem = self.management.get_wrapping_key().data.public_key
+        pem = self.factory.get_wrapping_public_key(self.vault)
         return serialization.load_pem_public_key(pem.encode("ascii"))
 
 
