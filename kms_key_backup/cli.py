@@ -300,10 +300,34 @@ def _run_legacy(args: argparse.Namespace, output: Output) -> int:
     return _run_legacy_copy(config, output)
 
 
-def _run_legacy_copy(config: legacy.LegacyConfig, output: Output) -> int:
-    from kms_key_backup import legacycopy
+def _signing_identity(config: dict[str, Any]) -> tuple:
+    return tuple(config.get(name) for name in ("tenancy", "user", "fingerprint", "key_file", "key_content"))
 
-    return legacycopy.run_copy(config, output)
+
+def _run_legacy_copy(config: legacy.LegacyConfig, output: Output) -> int:
+    """Copy the selected key with every version through the engine, as `sync` would."""
+    source_config, source_signer = _legacy_profile_auth(config, config.source_ociprofile)
+    target_profile = config.target_ociprofile or config.source_ociprofile
+    target_config, _ = _legacy_profile_auth(config, target_profile)
+    if _signing_identity(source_config) != _signing_identity(target_config):
+        # NOTE: one run signs every call with one identity (the engine's ClientFactory takes one
+        # config), so two profiles of different users or tenancies cannot be combined here.
+        raise InvalidInputError(
+            "target_ociprofile", target_profile,
+            f"signs as another user or tenancy than source_ociprofile {config.source_ociprofile!r}; "
+            "use one profile whose user may read the source vault and manage keys in the target vault",
+        )
+    try:
+        job = parse_job(legacy.to_job(config))
+    except InvalidInputError as exc:
+        # Name the original config key, not the job field the user never wrote.
+        key = legacy.config_key_of_job_field(exc.field)
+        if exc.problem is None:
+            raise InvalidInputError(key, exc.value, exc.fix) from None
+        raise InvalidInputError(key, exc.value, exc.problem, exc.fix) from None
+    report = run_job(job, ClientFactory.from_environment(source_config, source_signer))
+    print_report(report, output.fmt, output.stdout)
+    return EXIT_CODES[report.status]
 
 
 # --- parser and entry point ----------------------------------------------------------------------

@@ -252,3 +252,27 @@ def to_job(config: LegacyConfig) -> dict[str, Any]:
         "versions": {"mode": "all"},
         "options": {"wrapping_algorithm": config.wrapping_algorithm},
     }
+
+
+# Job fields that `to_job` fills, and the config key each comes from.
+_JOB_FIELD_KEYS = {
+    "source.region": "source_region",
+    "source.vault_id": "source_vault",
+    "source.compartment_ids": "source_compartment",
+    "targets[0].region": "target_region",
+    "targets[0].vault_id": "target_vault",
+    "targets[0].compartment_id": "target_compartment",
+    "targets[0].display_name_template": "target_keyname",
+    "selection.key_ids": "source_key_ocid",
+    "selection.display_names": "source_keyname",
+    "options.wrapping_algorithm": "wrapping_algorithm",
+}
+
+
+def config_key_of_job_field(field: str) -> str:
+    """Return the config key behind a job field of an error, or the field itself if none is."""
+    path = field.removeprefix("job.")
+    for prefix, key in _JOB_FIELD_KEYS.items():
+        if path == prefix or path.startswith(prefix + "[") or path.startswith(prefix + "."):
+            return key
+    return field

@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from kms_emulator.testing import make_oci_config
 from kms_key_backup import cli
 
 
@@ -61,8 +62,6 @@ def write_oci_config_file(path, profiles):
 
 @pytest.fixture
 def cli_world(emulator, world, tmp_path, monkeypatch, user_wrapping_key):
-    from tests.conftest import make_oci_config
-
     ids = world.main
     created = emulator.state.add_world({"vaults": [
         {"tenancy_id": ids.tenancy_id, "compartment_id": ids.compartment_id, "region": "eu-frankfurt-1",
