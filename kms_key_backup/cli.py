@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import oci
 
-from kms_key_backup import auth, exportfile, keyexport, keywrap, legacy, pemfile, restore
+from kms_key_backup import auth, doctor, exportfile, keyexport, keywrap, legacy, pemfile, recheck, restore
 from kms_key_backup.clients import ClientFactory
 from kms_key_backup.engine import run_job
 from kms_key_backup.errors import InvalidInputError, KmsBackupError
@@ -246,12 +246,30 @@ def cmd_restore(args: argparse.Namespace, output: Output) -> int:
     return EXIT_OK
 
 
+def cmd_verify(args: argparse.Namespace, output: Output) -> int:
+    """Re-check the existing copies of a job's keys, changing nothing."""
+    job = load_job_file(args.job)
+    result = recheck.recheck_copies(job, build_factory(args), deep=args.deep)
+    text = [f"verify: {result['status']}{' (deep)' if result['deep_verify'] else ''}"]
+    for key in result["keys"]:
+        for target in key["targets"]:
+            line = f"  {key['display_name'] or key['source_key_id']} in {target['target_region']}: {target['status']}"
+            versions = target.get("versions", [])
+            if versions:
+                line += f", {sum(1 for v in versions if v['ok'])} of {len(versions)} version(s) match"
+            if target.get("versions_not_copied_yet"):
+                line += f", {len(target['versions_not_copied_yet'])} version(s) not copied yet"
+            if target.get("reason"):
+                line += f": {target['reason']}"
+            text.append(line)
+    output.result(result, text)
+    return {"ok": EXIT_OK, "partial": EXIT_PARTIAL}.get(result["status"], EXIT_FAILED)
+
+
 def cmd_doctor(args: argparse.Namespace, output: Output) -> int:
     """Check authentication and every vault of a job, without exporting or importing anything."""
-    from kms_key_backup import doctor
-
-    factory = build_factory(args)
-    checks = doctor.run_checks(clients, doctor.load_job_file(args.job))
+    job = load_job_file(args.job)
+    checks = doctor.run_checks(build_factory(args), job)
     failed = [check for check in checks if not check["ok"]]
     text = [f"{'ok    ' if check['ok'] else 'FAILED'} {check['check']}: {check['detail']}" for check in checks]
     output.result({"status": "failed" if failed else "ok", "checks": checks}, text)
@@ -386,6 +404,11 @@ def build_parser() -> argparse.ArgumentParser:
     restore_parser.add_argument("--display-name", help="display name of the new key (default: the exported key's)")
     restore_parser.add_argument("--protection-mode", choices=("SOFTWARE", "HSM"), default="SOFTWARE", help="protection mode of the new key (default SOFTWARE)")
     restore_parser.add_argument("--key-id", help="add the material as a new version of this key instead of creating a key")
+
+    verify = add("verify", cmd_verify, "re-check the existing copies of a job's keys; change nothing")
+    verify.add_argument("--job", required=True, help="job JSON file (see docs/job.md)")
+    verify.add_argument("--deep", action="store_true",
+                        help="also export both sides under a throwaway in-memory key and compare material digests")
 
     doctor_parser = add("doctor", cmd_doctor, "check authentication, vaults and permissions of a job; change nothing")
     doctor_parser.add_argument("--job", required=True, help="job JSON file (see docs/job.md)")
