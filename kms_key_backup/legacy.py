@@ -172,9 +172,9 @@ def merge_config(args: argparse.Namespace) -> LegacyConfig:
     return validate(settings)
 
 
-def _require(settings: dict[str, Any], key: str, why: str) -> None:
+def _require(settings: dict[str, Any], key: str, reason: str) -> None:
     if not settings.get(key):
-        raise InvalidInputError(key, settings.get(key), f"missing; {why}; set it in --configfile or as --{key}")
+        raise InvalidInputError(key, settings.get(key), f"missing; {reason}; set it in --configfile or as --{key}")
 
 
 def validate(settings: dict[str, Any]) -> LegacyConfig:

@@ -16,7 +16,7 @@ from kms_key_backup.errors import InvalidInputError
 # OCI export_key accepts wrapping public keys of these sizes only (ExportKeyDetails.public_key).
 WRAPPING_KEY_BITS = (2048, 3072, 4096)
 
-# Environment variable that holds the passphrase of an encrypted private key file, so that it never
+# Environment variable that contains the passphrase of an encrypted private key file, so that it never
 # appears on a command line.
 PASSPHRASE_ENV = "KMS_BACKUP_PRIVATE_KEY_PASSPHRASE"
 

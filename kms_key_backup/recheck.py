@@ -1,8 +1,9 @@
 """Read-only re-check of existing copies (the ``verify`` subcommand).
 
-For each selected source key and each target, the copy is found by its provenance tags, and its
+For each selected source key and each target, the copy is found by its provenance tags. Its
 versions, ordered by ``time_created``, are paired with the source versions that its
-``copied-versions`` tag counts (the engine's own version plan, in source order). Each pair is checked:
+``copied-versions`` tag counts, taken in source order from the engine's own version plan. Each pair
+is checked:
 
 - RSA: the public keys are equal;
 - AES: the copy's version is ENABLED (import integrity was checked by the vault at import time);

@@ -22,7 +22,7 @@ from kms_key_backup.exportfile import ExportEnvelope
 logger = logging.getLogger(__name__)
 
 # Freeform tags that record where a restored key came from. They differ from the provenance tags of
-# sync on purpose: a restored key holds one version, so sync must not take it for a copy.
+# sync on purpose: a restored key contains one version, so sync must not take it for a copy.
 RESTORED_FROM_KEY_TAG = "kms-key-backup.restored-from-key-id"
 RESTORED_FROM_VERSION_TAG = "kms-key-backup.restored-from-key-version-id"
 
