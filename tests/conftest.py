@@ -1,0 +1,37 @@
+"""Fixtures shared by every test folder.
+
+- `api_key` (session): one RSA-2048 API-key pair reused by every test, since key generation is slow.
+- `world` (session): two tenancies ("main" and "other"), each with two compartments and one user
+  of `api_key` (see `kms_emulator.testing.World`).
+- `emulator` (per test): a fresh `EmulatorServer` on 127.0.0.1 and a free port, seeded with `world`,
+  with a 20 ms lifecycle delay; it stops when the test ends, so no state leaks between tests.
+- `oci_config` (per test): an `oci` config dict for the main tenancy's user in eu-frankfurt-1, its
+  private key in a temporary file. `kms_emulator.testing.make_oci_config` builds one for another
+  tenancy or region.
+"""
+
+import pytest
+
+from kms_emulator import EmulatorServer
+from kms_emulator.testing import ApiKey, World, make_oci_config, new_api_key
+
+
+@pytest.fixture(scope="session")
+def api_key() -> ApiKey:
+    return new_api_key()
+
+
+@pytest.fixture(scope="session")
+def world(api_key) -> World:
+    return World.new(api_key)
+
+
+@pytest.fixture
+def emulator(world):
+    with EmulatorServer(host="127.0.0.1", port=0, seed=world.seed(), lifecycle_delay_ms=20) as server:
+        yield server
+
+
+@pytest.fixture
+def oci_config(world, tmp_path) -> dict:
+    return make_oci_config(world, tmp_path)
