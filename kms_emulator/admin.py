@@ -26,12 +26,16 @@ def _body(raw: bytes):
         return {}
     try:
         return json.loads(raw)
-    except ValueError:
-        raise errors.CannotParseRequest("The admin request body is not valid JSON.") from None
+    except (ValueError, RecursionError):
+        raise errors.CannotParseRequest("The admin request body is not valid JSON; send a JSON object.") from None
 
 
 def handle_admin(server, method: str, path: str, raw: bytes):
     body = _body(raw)
+    if method in ("POST", "PATCH") and not isinstance(body, dict):
+        raise errors.InvalidParameter(
+            f"The body of {method} /_emulator/{path} must be a JSON object, not a {type(body).__name__}."
+        )
     if (method, path) == ("POST", "resource-principal-token"):
         for name in ("tenancy_id", "compartment_id", "resource_id", "public_key_pem"):
             if not isinstance(body.get(name), str):

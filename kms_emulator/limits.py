@@ -87,12 +87,15 @@ class FaultRule:
         times = body.get("times")
         if times is not None and (not isinstance(times, int) or times < 1):
             raise errors.InvalidParameter(f"Fault rule times {times!r} must be an integer of 1 or more.")
+        stall_seconds = body.get("stall_seconds", 0.0)
+        if not isinstance(stall_seconds, (int, float)) or isinstance(stall_seconds, bool) or stall_seconds < 0:
+            raise errors.InvalidParameter(f"Fault rule stall_seconds {stall_seconds!r} must be a number of 0 or more.")
         status = body.get("status", 500)
         if not isinstance(status, int) or not 400 <= status <= 599:
             raise errors.InvalidParameter(f"Fault rule status {status!r} must be an HTTP error status (400-599).")
         rule = cls(operation=operation, nth=nth, probability=probability, times=times, status=status,
                    code=body.get("code") or _default_code(status), message=body.get("message") or "Injected fault.",
-                   action=action, stall_seconds=float(body.get("stall_seconds", 0.0)), key_id=body.get("key_id"))
+                   action=action, stall_seconds=float(stall_seconds), key_id=body.get("key_id"))
         if rule.nth is None and rule.probability is None:
             rule.nth = 1
         if rule.nth is not None and rule.times is None:

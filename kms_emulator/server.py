@@ -22,15 +22,33 @@ from .seed import load_seed
 
 logger = logging.getLogger("kms_emulator")
 ADMIN_PREFIX = "/_emulator/"
+# The largest legitimate API body is an import of an RSA-4096 key (about 4 KB) or a batch of metric
+# data; seeds posted to the admin API can hold thousands of keys.
+# NOTE: OCI's own request size limit for KMS calls is not documented; 1 MiB is a guess.
+MAX_API_BODY_BYTES = 1 << 20
+MAX_ADMIN_BODY_BYTES = 64 << 20
+# A client that sends its headers and then stalls holds a server thread; this many seconds of
+# silence close its connection.
+SOCKET_TIMEOUT_SECONDS = 120
+# The codes sent when the standard library's HTTP parser rejects a request before it reaches a route.
+# NOTE: OCI answers these cases from its front end; the codes are the closest ones from OCI's
+# common error table, not captured answers.
+_PARSER_ERROR_CODES = {400: "CannotParseRequest", 408: "RequestTimeout", 413: "PayloadTooLarge",
+                       414: "CannotParseRequest", 431: "CannotParseRequest", 501: "MethodNotImplemented"}
 
 
 class _Dropped(Exception):
     """Close the connection without a response (an injected `drop` fault)."""
 
 
+class _BadRequestBody(errors.ServiceError):
+    """The request's framing (content-length, transfer-encoding) is unusable, so the connection closes."""
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kms-emulator"
+    timeout = SOCKET_TIMEOUT_SECONDS
     emulator: "EmulatorServer"  # set on a subclass per server
 
     def log_message(self, format, *args):  # noqa: A002 - the name is fixed by BaseHTTPRequestHandler
@@ -53,22 +71,63 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body, headers: dict | None = None) -> None:
         payload = b"" if body is None else json.dumps(body).encode("utf-8")
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(payload)))
-        self.send_header("opc-request-id", self._request_id)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.send_header("opc-request-id", self._request_id)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("connection", "close")
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            # The client went away (it timed out, or the server is stopping): nobody reads the answer.
+            logger.debug("Client closed the connection before the %s answer was sent: %s", status, exc)
+            self.close_connection = True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Answer the standard library parser's own rejections (bad request line, unknown method) as OCI JSON."""
+        self._request_id = getattr(self, "_request_id", None) or ocids.new_request_id()
+        self.close_connection = True
+        body = {"code": _PARSER_ERROR_CODES.get(code, "CannotParseRequest"),
+                "message": f"{message or 'The request is malformed'}; send a well-formed HTTP/1.1 request."}
+        self._send(code, None if self.command == "HEAD" else body)
+
+    def _read_body(self, limit: int) -> bytes:
+        """Read the request body that content-length announces, rejecting framing the emulator cannot trust."""
+        if self.headers.get("transfer-encoding"):
+            self.close_connection = True
+            raise _BadRequestBody(
+                f"transfer-encoding {self.headers['transfer-encoding']!r} is not supported; send the body with a content-length.",
+                status=411, code="LengthRequired")
+        declared = self.headers.get("content-length")
+        if declared is None:
+            return b""
+        if not declared.isdigit():
+            self.close_connection = True
+            raise _BadRequestBody(f"content-length {declared!r} is not a non-negative integer.", status=400,
+                                  code="CannotParseRequest")
+        length = int(declared)
+        if length > limit:
+            self.close_connection = True
+            raise _BadRequestBody(f"The request body of {length} bytes exceeds the limit of {limit} bytes.",
+                                  status=413, code="PayloadTooLarge")
+        raw = self.rfile.read(length) if length else b""
+        if len(raw) != length:
+            self.close_connection = True
+            raise _BadRequestBody(f"The request body ended after {len(raw)} of {length} bytes.", status=400,
+                                  code="CannotParseRequest")
+        return raw
 
     def _handle(self, method: str) -> None:
         self._request_id = self.headers.get("opc-request-id") or ocids.new_request_id()
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
+        is_admin = url.path.startswith(ADMIN_PREFIX)
         try:
-            if url.path.startswith(ADMIN_PREFIX):
+            raw = self._read_body(MAX_ADMIN_BODY_BYTES if is_admin else MAX_API_BODY_BYTES)
+            if is_admin:
                 status, body = self.emulator.admin(method, url.path[len(ADMIN_PREFIX):], raw)
                 self._send(status, body)
                 return
@@ -78,9 +137,42 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except errors.ServiceError as exc:
             self._send(exc.status, exc.to_body())
+        except TimeoutError:
+            logger.info("Timed out reading the body of %s %s; closing the connection", method, url.path)
+            self.close_connection = True
         except Exception:
             logger.exception("Unexpected error while serving %s %s", method, url.path)
             self._send(500, {"code": "InternalServerError", "message": "The emulator failed unexpectedly; see its log."})
+
+
+def _parse_json_body(raw: bytes) -> tuple[dict, errors.ServiceError | None]:
+    """Return the JSON object in a request body (empty for no body) and the error to answer if it is not one."""
+    if not raw:
+        return {}, None
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return {}, errors.CannotParseRequest("The request body is not valid JSON; send a JSON object.")
+    except RecursionError:
+        return {}, errors.CannotParseRequest("The request body nests JSON too deeply; send a flat JSON object.")
+    if not isinstance(body, dict):
+        return {}, errors.CannotParseRequest(f"The request body must be a JSON object, not a {type(body).__name__}.")
+    return body, None
+
+
+def _check_content_type(headers, raw: bytes) -> None:
+    """Reject a body that is not declared as JSON.
+
+    NOTE: OCI's answer to a wrong content-type is not documented; the emulator uses 400
+    CannotParseRequest, OCI's code for a request it cannot read.
+    """
+    if not raw:
+        return
+    content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise errors.CannotParseRequest(
+            f"content-type {headers.get('content-type')!r} is not supported; send the body as application/json."
+        )
 
 
 class EmulatorServer:
@@ -196,14 +288,9 @@ class EmulatorServer:
             raise errors.ServiceError(f"Method {method} is not allowed on {url.path}.", status=405, code="MethodNotAllowed")
         route = found.route
 
-        body = {}
-        if raw:
-            try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                raise errors.CannotParseRequest("The request body is not valid JSON.") from None
-            if not isinstance(body, dict):
-                raise errors.CannotParseRequest("The request body must be a JSON object.")
+        # The body is parsed before authentication only to fill the call log; a parse failure is
+        # answered after authentication, as OCI authenticates a request before it reads the body.
+        body, parse_error = _parse_json_body(raw)
         path_params = found.path_params
         entry = self.calls.start(
             operation=route.operation, category=route.category, write=route.write,
@@ -214,7 +301,7 @@ class EmulatorServer:
         )
         try:
             status, response, response_headers = self._serve_call(method, raw_path, raw, headers, route, found,
-                                                                 body, entry)
+                                                                 body, parse_error, entry)
         except errors.ServiceError as exc:
             self.calls.finish(entry, exc.status, exc.code)
             if exc.status >= 500 or exc.status == 429:
@@ -243,13 +330,16 @@ class EmulatorServer:
                         return vault.id
         return None
 
-    def _serve_call(self, method, raw_path, raw, headers, route, found, body, entry):
+    def _serve_call(self, method, raw_path, raw, headers, route, found, body, parse_error, entry):
         settings = self.state.settings
         if settings.latency_ms:
             self._stopping.wait(settings.latency_ms / 1000.0)
 
         principal = self.authenticator.authenticate(method, raw_path, headers, raw)
         entry.update(tenancy_id=principal.tenancy_id, principal=principal.principal_id)
+        if parse_error is not None:
+            raise parse_error
+        _check_content_type(headers, raw)
 
         region = found.region
         if region is None and found.vault_suffix:
@@ -274,7 +364,9 @@ class EmulatorServer:
                     dict(parse_qsl(urlsplit(raw_path).query)), body,
                     {name.lower(): value for name, value in headers.items()})
         token = call.headers.get("opc-retry-token")
-        digest = hashlib.sha256(raw).hexdigest()
+        # A retry token names one request: the same operation on another resource (another path)
+        # or with another body is a different request, even with an empty body.
+        digest = hashlib.sha256(f"{method} {raw_path}\n".encode("utf-8") + raw).hexdigest()
         with self.state.lock:
             if token and route.write:
                 stored = self.state.replay(call, token, digest)
