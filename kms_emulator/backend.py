@@ -105,6 +105,11 @@ def _etag(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
 
 
+def _resource(body: dict) -> tuple[int, dict, dict]:
+    """Return a 200 answer for one resource with its etag, as OCI sends on every get, create and update."""
+    return 200, body, {"etag": _etag(body)}
+
+
 def _paginate(items: list, query: dict) -> tuple[list, dict]:
     """Return one page of items and the `opc-next-page` header if more remain.
 
@@ -125,9 +130,12 @@ def _paginate(items: list, query: dict) -> tuple[list, dict]:
     token = query.get("page")
     if token:
         try:
-            offset = int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("offset:"))
+            decoded = base64.urlsafe_b64decode(token.encode()).decode()
+            offset = int(decoded.removeprefix("offset:")) if decoded.startswith("offset:") else -1
         except ValueError:
-            raise errors.InvalidParameter(f"page {token!r} is not a page token returned by this list call.") from None
+            offset = -1
+        if offset < 0:
+            raise errors.InvalidParameter(f"page {token!r} is not a page token returned by this list call.")
     page = items[offset:offset + limit]
     headers = {}
     if offset + limit < len(items):
@@ -217,10 +225,15 @@ class Backend:
                 return version
         raise errors.NotAuthorizedOrNotFound(f"Key version {key_version_id} of key {key.id} was not found.")
 
-    def _usable_vault(self, call: Call, write: bool) -> Vault:
+    def _usable_vault(self, call: Call, require_active: bool) -> Vault:
+        """Return the vault behind a management or crypto endpoint.
+
+        Reads work on a vault in any state but CREATING; writes and crypto calls need it ACTIVE,
+        because OCI stops using the keys of a vault that is pending deletion.
+        """
         vault = self._vault_by_suffix(call)
         state = vault.lifecycle.resolve(time.time())
-        if state == "CREATING" or (write and state != "ACTIVE"):
+        if state == "CREATING" or (require_active and state != "ACTIVE"):
             raise errors.IncorrectState(f"Vault {vault.id} is {state}; wait until it is ACTIVE.")
         return vault
 
@@ -275,7 +288,7 @@ class Backend:
         vault = new_vault(call.principal.tenancy_id, compartment_id, call.region, display_name, vault_type, self.clock,
                           lifecycle, freeform_tags=_tags(body, "freeformTags"), defined_tags=_tags(body, "definedTags"))
         self.vaults[vault.id] = vault
-        return 200, vault_wire(vault, self.base_url, now), {}
+        return _resource(vault_wire(vault, self.base_url, now))
 
     def get_vault(self, call: Call):
         now = time.time()
@@ -328,22 +341,24 @@ class Backend:
     def schedule_vault_deletion(self, call: Call):
         vault = self._vault_in_region(call, call.path_params["vaultId"])
         now = time.time()
+        self._check_if_match(call, vault_wire(vault, self.base_url, now))
         state = vault.lifecycle.resolve(now)
         if state != "ACTIVE":
             raise errors.IncorrectState(f"Vault {vault.id} is {state}; only an ACTIVE vault can be scheduled for deletion.")
         vault.time_of_deletion = self._deletion_time(call.body, now)
         vault.lifecycle.move("SCHEDULING_DELETION", "PENDING_DELETION", now, self.delay)
-        return 200, vault_wire(vault, self.base_url, now), {}
+        return _resource(vault_wire(vault, self.base_url, now))
 
     def cancel_vault_deletion(self, call: Call):
         vault = self._vault_in_region(call, call.path_params["vaultId"])
         now = time.time()
+        self._check_if_match(call, vault_wire(vault, self.base_url, now))
         state = vault.lifecycle.resolve(now)
         if state != "PENDING_DELETION":
             raise errors.IncorrectState(f"Vault {vault.id} is {state}; only a PENDING_DELETION vault can be restored.")
         vault.time_of_deletion = None
         vault.lifecycle.move("CANCELLING_DELETION", "ACTIVE", now, self.delay)
-        return 200, vault_wire(vault, self.base_url, now), {}
+        return _resource(vault_wire(vault, self.base_url, now))
 
     # ---- key management (KmsManagementClient) ----
 
@@ -416,7 +431,7 @@ class Backend:
         return version
 
     def create_key(self, call: Call):
-        vault = self._usable_vault(call, write=True)
+        vault = self._usable_vault(call, require_active=True)
         algorithm, length, curve_id = self._key_shape(call.body)
         protection_mode = call.body.get("protectionMode", "HSM")
         if protection_mode == "EXTERNAL":
@@ -426,10 +441,10 @@ class Backend:
             raise errors.InvalidParameter(f"protectionMode {protection_mode!r} is invalid; use HSM or SOFTWARE.")
         material = crypto.new_material(algorithm, length, curve_id)
         key = self._new_key(vault, call.body, call.principal, algorithm, length, curve_id, protection_mode, "INTERNAL", material)
-        return 200, key_wire(key, time.time()), {}
+        return _resource(key_wire(key, time.time()))
 
     def get_key(self, call: Call):
-        vault = self._usable_vault(call, write=False)
+        vault = self._usable_vault(call, require_active=False)
         now = time.time()
         self._resolve_deletions(now)
         key = self._key(vault, call.path_params["keyId"])
@@ -437,7 +452,7 @@ class Backend:
         return 200, body, {"etag": _etag(body)}
 
     def list_keys(self, call: Call):
-        vault = self._usable_vault(call, write=False)
+        vault = self._usable_vault(call, require_active=False)
         query = call.query
         compartment_id = query.get("compartmentId")
         if not compartment_id:
@@ -466,7 +481,7 @@ class Backend:
             raise errors.NoEtagMatch(f"The if-match etag {expected} does not match the current etag of the resource.")
 
     def update_key(self, call: Call):
-        vault = self._usable_vault(call, write=True)
+        vault = self._usable_vault(call, require_active=True)
         key = self._key(vault, call.path_params["keyId"])
         now = time.time()
         self._check_if_match(call, key_wire(key, now))
@@ -486,10 +501,10 @@ class Backend:
         if "autoKeyRotationDetails" in body:
             key.auto_key_rotation_details = body["autoKeyRotationDetails"]
         # NOTE: OCI passes through UPDATING; the emulator applies an update at once.
-        return 200, key_wire(key, now), {}
+        return _resource(key_wire(key, now))
 
     def _toggle_key(self, call: Call, source: str, transitional: str, target: str):
-        vault = self._usable_vault(call, write=True)
+        vault = self._usable_vault(call, require_active=True)
         key = self._key(vault, call.path_params["keyId"])
         now = time.time()
         self._check_if_match(call, key_wire(key, now))
@@ -497,7 +512,7 @@ class Backend:
         if state != source:
             raise errors.IncorrectState(f"Key {key.id} is {state}; it must be {source} for this operation.")
         key.lifecycle.move(transitional, target, now, self.delay)
-        return 200, key_wire(key, now), {}
+        return _resource(key_wire(key, now))
 
     def enable_key(self, call: Call):
         return self._toggle_key(call, "DISABLED", "ENABLING", "ENABLED")
@@ -506,7 +521,7 @@ class Backend:
         return self._toggle_key(call, "ENABLED", "DISABLING", "DISABLED")
 
     def schedule_key_deletion(self, call: Call):
-        vault = self._usable_vault(call, write=True)
+        vault = self._usable_vault(call, require_active=True)
         key = self._key(vault, call.path_params["keyId"])
         now = time.time()
         self._check_if_match(call, key_wire(key, now))
@@ -516,10 +531,10 @@ class Backend:
         key.time_of_deletion = self._deletion_time(call.body, now)
         key.state_before_deletion = state
         key.lifecycle.move("SCHEDULING_DELETION", "PENDING_DELETION", now, self.delay)
-        return 200, key_wire(key, now), {}
+        return _resource(key_wire(key, now))
 
     def cancel_key_deletion(self, call: Call):
-        vault = self._usable_vault(call, write=True)
+        vault = self._usable_vault(call, require_active=True)
         key = self._key(vault, call.path_params["keyId"])
         now = time.time()
         self._check_if_match(call, key_wire(key, now))
@@ -528,10 +543,10 @@ class Backend:
             raise errors.IncorrectState(f"Key {key.id} is {state}; only a PENDING_DELETION key can be restored.")
         key.time_of_deletion = None
         key.lifecycle.move("CANCELLING_DELETION", key.state_before_deletion or "ENABLED", now, self.delay)
-        return 200, key_wire(key, now), {}
+        return _resource(key_wire(key, now))
 
     def create_key_version(self, call: Call):
-        vault = self._usable_vault(call, write=True)
+        vault = self._usable_vault(call, require_active=True)
         key = self._key(vault, call.path_params["keyId"])
         now = time.time()
         state = key.lifecycle.resolve(now)
@@ -540,10 +555,10 @@ class Backend:
         if key.protection_mode == "EXTERNAL":
             raise errors.InvalidParameter("Keys with protectionMode EXTERNAL cannot be rotated here.")
         version = self._add_version(vault, key, "INTERNAL", crypto.new_material(key.algorithm, key.length, key.curve_id))
-        return 200, key_version_wire(key, version, now), {}
+        return _resource(key_version_wire(key, version, now))
 
     def list_key_versions(self, call: Call):
-        vault = self._usable_vault(call, write=False)
+        vault = self._usable_vault(call, require_active=False)
         key = self._key(vault, call.path_params["keyId"])
         now = time.time()
         self._resolve_deletions(now)
@@ -552,7 +567,7 @@ class Backend:
         return 200, [key_version_wire(key, v, now, summary=True) for v in page], headers
 
     def get_key_version(self, call: Call):
-        vault = self._usable_vault(call, write=False)
+        vault = self._usable_vault(call, require_active=False)
         key = self._key(vault, call.path_params["keyId"])
         now = time.time()
         self._resolve_deletions(now)
@@ -561,10 +576,11 @@ class Backend:
         return 200, body, {"etag": _etag(body)}
 
     def schedule_key_version_deletion(self, call: Call):
-        vault = self._usable_vault(call, write=True)
+        vault = self._usable_vault(call, require_active=True)
         key = self._key(vault, call.path_params["keyId"])
         version = self._version(key, call.path_params["keyVersionId"])
         now = time.time()
+        self._check_if_match(call, key_version_wire(key, version, now))
         state = version.lifecycle.resolve(now)
         if version.id == key.current_version_id:
             raise errors.IncorrectState(f"Key version {version.id} is the current version of key {key.id}; rotate the key first.")
@@ -573,22 +589,23 @@ class Backend:
         version.time_of_deletion = self._deletion_time(call.body, now)
         version.state_before_deletion = state
         version.lifecycle.move("SCHEDULING_DELETION", "PENDING_DELETION", now, self.delay)
-        return 200, key_version_wire(key, version, now), {}
+        return _resource(key_version_wire(key, version, now))
 
     def cancel_key_version_deletion(self, call: Call):
-        vault = self._usable_vault(call, write=True)
+        vault = self._usable_vault(call, require_active=True)
         key = self._key(vault, call.path_params["keyId"])
         version = self._version(key, call.path_params["keyVersionId"])
         now = time.time()
+        self._check_if_match(call, key_version_wire(key, version, now))
         state = version.lifecycle.resolve(now)
         if state != "PENDING_DELETION":
             raise errors.IncorrectState(f"Key version {version.id} is {state}; only a PENDING_DELETION version can be restored.")
         version.time_of_deletion = None
         version.lifecycle.move("CANCELLING_DELETION", version.state_before_deletion or "ENABLED", now, self.delay)
-        return 200, key_version_wire(key, version, now), {}
+        return _resource(key_version_wire(key, version, now))
 
     def get_wrapping_key(self, call: Call):
-        vault = self._usable_vault(call, write=False)
+        vault = self._usable_vault(call, require_active=False)
         body = {
             "compartmentId": vault.compartment_id,
             "id": vault.wrapping_key_id,
@@ -606,7 +623,7 @@ class Backend:
         return crypto.unwrap_material(vault.wrapping_private_key(), algorithm, blob)
 
     def import_key(self, call: Call):
-        vault = self._usable_vault(call, write=True)
+        vault = self._usable_vault(call, require_active=True)
         algorithm, length, curve_id = self._key_shape(call.body)
         protection_mode = call.body.get("protectionMode", "HSM")
         if protection_mode not in ("HSM", "SOFTWARE"):
@@ -618,10 +635,10 @@ class Backend:
         material = self._unwrap_import(vault, call.body)
         crypto.check_import_material(algorithm, length, curve_id, material)
         key = self._new_key(vault, call.body, call.principal, algorithm, length, curve_id, protection_mode, "EXTERNAL", material)
-        return 200, key_wire(key, time.time()), {}
+        return _resource(key_wire(key, time.time()))
 
     def import_key_version(self, call: Call):
-        vault = self._usable_vault(call, write=True)
+        vault = self._usable_vault(call, require_active=True)
         key = self._key(vault, call.path_params["keyId"])
         now = time.time()
         state = key.lifecycle.resolve(now)
@@ -636,7 +653,7 @@ class Backend:
         material = self._unwrap_import(vault, call.body)
         crypto.check_import_material(key.algorithm, key.length, key.curve_id, material)
         version = self._add_version(vault, key, "EXTERNAL", material)
-        return 200, key_version_wire(key, version, now), {}
+        return _resource(key_version_wire(key, version, now))
 
     # ---- crypto (KmsCryptoClient) ----
 
@@ -656,7 +673,7 @@ class Backend:
         return key, version
 
     def export_key(self, call: Call):
-        vault = self._usable_vault(call, write=False)
+        vault = self._usable_vault(call, require_active=True)
         body = call.body
         algorithm = _require(body, "algorithm")
         public_key = crypto.load_caller_public_key(_require(body, "publicKey"), "publicKey")
@@ -679,10 +696,11 @@ class Backend:
         return 200, result, {}
 
     def encrypt(self, call: Call):
-        vault = self._usable_vault(call, write=False)
+        vault = self._usable_vault(call, require_active=True)
         body = call.body
         key, version = self._crypto_version(vault, body)
         plaintext = crypto.b64decode_field(_require(body, "plaintext"), "plaintext")
+        crypto.check_associated_data(body.get("associatedData"))
         material = version_material(key, version)
         if key.algorithm == "AES":
             algorithm = body.get("encryptionAlgorithm") or "AES_256_GCM"
@@ -701,10 +719,11 @@ class Backend:
         return 200, result, {}
 
     def decrypt(self, call: Call):
-        vault = self._usable_vault(call, write=False)
+        vault = self._usable_vault(call, require_active=True)
         body = call.body
         key = self._key(vault, _require(body, "keyId"))
         ciphertext = crypto.b64decode_field(_require(body, "ciphertext"), "ciphertext")
+        crypto.check_associated_data(body.get("associatedData"))
         if key.algorithm == "AES":
             algorithm = body.get("encryptionAlgorithm") or "AES_256_GCM"
             version_id = crypto.aes_ciphertext_version(ciphertext)
@@ -726,7 +745,7 @@ class Backend:
         return 200, result, {}
 
     def sign(self, call: Call):
-        vault = self._usable_vault(call, write=False)
+        vault = self._usable_vault(call, require_active=True)
         body = call.body
         key, version = self._crypto_version(vault, body)
         signing_algorithm = _require(body, "signingAlgorithm")
@@ -738,7 +757,7 @@ class Backend:
         return 200, result, {}
 
     def verify(self, call: Call):
-        vault = self._usable_vault(call, write=False)
+        vault = self._usable_vault(call, require_active=True)
         body = call.body
         key, version = self._crypto_version(vault, body)
         signing_algorithm = _require(body, "signingAlgorithm")

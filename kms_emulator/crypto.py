@@ -195,6 +195,16 @@ def check_import_material(algorithm: str, length: int, curve_id: str | None, mat
 _CIPHERTEXT_MARKER = b"KEMU1"
 
 
+def check_associated_data(associated) -> None:
+    """Raise InvalidParameter unless associatedData is absent or an object of string values, as OCI's model types it."""
+    if associated is None:
+        return
+    if not isinstance(associated, dict) or not all(isinstance(value, str) for value in associated.values()):
+        raise errors.InvalidParameter(
+            f"associatedData {associated!r} is invalid; send an object that maps strings to strings."
+        )
+
+
 def _associated_data(associated: dict | None) -> bytes | None:
     if not associated:
         return None
@@ -247,18 +257,33 @@ def rsa_decrypt(material: bytes, algorithm: str, ciphertext: bytes) -> bytes:
 
 
 _HASHES = {"224": hashes.SHA224, "256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+# OCI's SignDataDetails.signing_algorithm values, as (hash, padding scheme, key family).
+SIGNING_ALGORITHMS = {
+    **{f"SHA_{bits}_RSA_PKCS_PSS": (bits, "PSS", "RSA") for bits in ("224", "256", "384", "512")},
+    **{f"SHA_{bits}_RSA_PKCS1_V1_5": (bits, "PKCS1", "RSA") for bits in ("224", "256", "384", "512")},
+    "ECDSA_SHA_256": ("256", None, "ECDSA"),
+    "ECDSA_SHA_384": ("384", None, "ECDSA"),
+    "ECDSA_SHA_512": ("512", None, "ECDSA"),
+}
+MESSAGE_TYPES = ("RAW", "DIGEST")
 
 
-def _signing_parameters(signing_algorithm: str, message_type: str):
+def _signing_parameters(signing_algorithm, message_type):
     """Map an OCI signing algorithm to (hash, padding or None for ECDSA, key family)."""
-    parts = signing_algorithm.split("_")
-    if signing_algorithm.startswith("ECDSA_SHA_"):
-        hash_algorithm, family, pad = _HASHES[parts[2]](), "ECDSA", None
-    elif "_RSA_PKCS_PSS" in signing_algorithm:
-        hash_algorithm = _HASHES[parts[1]]()
-        pad, family = padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=hash_algorithm.digest_size), "RSA"
+    if signing_algorithm not in SIGNING_ALGORITHMS:
+        raise errors.InvalidParameter(
+            f"signingAlgorithm {signing_algorithm!r} is invalid; use one of {sorted(SIGNING_ALGORITHMS)}."
+        )
+    if message_type not in MESSAGE_TYPES:
+        raise errors.InvalidParameter(f"messageType {message_type!r} is invalid; use RAW or DIGEST.")
+    bits, scheme, family = SIGNING_ALGORITHMS[signing_algorithm]
+    hash_algorithm = _HASHES[bits]()
+    if scheme == "PSS":
+        pad = padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=hash_algorithm.digest_size)
+    elif scheme == "PKCS1":
+        pad = padding.PKCS1v15()
     else:
-        hash_algorithm, family, pad = _HASHES[parts[1]](), "RSA", padding.PKCS1v15()
+        pad = None
     if message_type == "DIGEST":
         return utils.Prehashed(hash_algorithm), pad, family
     return hash_algorithm, pad, family

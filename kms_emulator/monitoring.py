@@ -28,7 +28,9 @@ def _problem(item: dict, now: float) -> str | None:
     if not isinstance(datapoints, list) or not datapoints:
         return "datapoints must be a non-empty list."
     for datapoint in datapoints:
-        if not isinstance(datapoint.get("value"), (int, float)):
+        if not isinstance(datapoint, dict):
+            return f"datapoint {datapoint!r} is not an object with timestamp and value."
+        if not isinstance(datapoint.get("value"), (int, float)) or isinstance(datapoint.get("value"), bool):
             return f"datapoint value {datapoint.get('value')!r} is not a number."
         try:
             stamp = parse_time(datapoint.get("timestamp"), "timestamp")
