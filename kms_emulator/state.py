@@ -10,6 +10,7 @@ import os
 import tempfile
 from dataclasses import asdict
 
+from . import errors
 from .models import Key, KeyVersion, Lifecycle, Tenancy, User, Vault
 
 FORMAT_VERSION = 1
@@ -65,6 +66,7 @@ def restore(backend, data: dict) -> None:
                 key.versions.append(KeyVersion(**version_item))
             vault.keys[key.id] = key
         backend.vaults[vault.id] = vault
+    backend._vault_count = len(backend.vaults)
     backend.settings.update(data["settings"])
     backend.metrics.extend(data.get("metrics", []))
     backend._seed_count = data.get("seed_count", 0)
@@ -88,6 +90,14 @@ def load(backend, path: str) -> bool:
     """Load a state file into an empty backend; return False when the file does not exist yet."""
     if not os.path.exists(path):
         return False
-    with open(path, encoding="utf-8") as handle:
-        restore(backend, json.load(handle))
+    try:
+        with open(path, encoding="utf-8") as handle:
+            restore(backend, json.load(handle))
+    except (KeyError, TypeError, AttributeError, ValueError, errors.ServiceError) as exc:
+        backend.tenancies.clear()
+        backend.vaults.clear()
+        raise ValueError(
+            f"State file {path} is not a state file this emulator wrote ({type(exc).__name__}: {exc}); "
+            "delete it to start afresh."
+        ) from None
     return True
