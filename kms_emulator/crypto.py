@@ -68,6 +68,10 @@ class RsaPool:
 
 
 RSA_POOL = RsaPool()
+# NOTE: only emulators started with `reuse_wrapping_keys=True` (the test fixtures) draw vault
+# wrapping keys from this pool, so vaults of different emulators in one process can share one.
+# Vaults of one emulator get distinct keys up to the pool size.
+WRAPPING_KEY_POOL = RsaPool(size=8)
 
 
 def private_key_to_der(private_key) -> bytes:

@@ -138,10 +138,14 @@ class Vault:
     wrapping_key_time_created: float = 0.0
     time_of_deletion: float | None = None
     keys: dict[str, Key] = field(default_factory=dict)
+    # Set when the emulator reuses pooled wrapping keys (tests only); None generates a fresh key.
+    wrapping_pool_index: int | None = None
 
     def wrapping_private_key(self):
-        """Return the vault's RSA-4096 wrapping key, generating it on first use."""
-        if self.wrapping_key_der is None:
+        """Return the vault's RSA-4096 wrapping key, generating or drawing it from the pool on first use."""
+        if self.wrapping_key_der is None and self.wrapping_pool_index is not None:
+            self.wrapping_key_der = crypto.WRAPPING_KEY_POOL.material(crypto.WRAPPING_KEY_BITS, self.wrapping_pool_index)
+        elif self.wrapping_key_der is None:
             self.wrapping_key_der = crypto.private_key_to_der(crypto.new_rsa_private_key(crypto.WRAPPING_KEY_BITS))
         return crypto.load_der_private_key(self.wrapping_key_der)
 

@@ -183,10 +183,12 @@ class EmulatorServer:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed=None, latency_ms: int = 0,
-                 throttle_rps: float | None = None, lifecycle_delay_ms: int = 50, state_file: str | None = None):
+                 throttle_rps: float | None = None, lifecycle_delay_ms: int = 50, state_file: str | None = None,
+                 reuse_wrapping_keys: bool = False):
         self.host = host
         self.port = port
         self.state = Backend()
+        self.state.reuse_wrapping_keys = reuse_wrapping_keys
         self.state.settings.update({"latency_ms": latency_ms, "throttle_rps": throttle_rps,
                                     "lifecycle_delay_ms": lifecycle_delay_ms})
         self.state_file = state_file
