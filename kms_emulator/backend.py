@@ -106,7 +106,7 @@ def _etag(body: dict) -> str:
 
 
 def _resource(body: dict) -> tuple[int, dict, dict]:
-    """Return a 200 answer for one resource with its etag, as OCI sends on every get, create and update."""
+    """Return a 200 response for one resource with its etag, which OCI sends on every get, create and update."""
     return 200, body, {"etag": _etag(body)}
 
 

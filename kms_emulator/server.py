@@ -22,17 +22,17 @@ from .seed import load_seed
 
 logger = logging.getLogger("kms_emulator")
 ADMIN_PREFIX = "/_emulator/"
-# The largest legitimate API body is an import of an RSA-4096 key (about 4 KB) or a batch of metric
-# data; seeds posted to the admin API can hold thousands of keys.
-# NOTE: OCI's own request size limit for KMS calls is not documented; 1 MiB is a guess.
+# The largest legitimate API body is an RSA-4096 key import (about 4 KB) or a batch of metric data.
+# Seeds posted to the admin API can contain thousands of keys.
+# NOTE: OCI does not document its request size limit for KMS calls, so 1 MiB is a guess.
 MAX_API_BODY_BYTES = 1 << 20
 MAX_ADMIN_BODY_BYTES = 64 << 20
-# A client that sends its headers and then stalls holds a server thread; this many seconds of
+# A client that sends its headers and then stalls blocks a server thread, so this many seconds of
 # silence close its connection.
 SOCKET_TIMEOUT_SECONDS = 120
 # The codes sent when the standard library's HTTP parser rejects a request before it reaches a route.
-# NOTE: OCI answers these cases from its front end; the codes are the closest ones from OCI's
-# common error table, not captured answers.
+# NOTE: OCI rejects these requests in its front end. The codes are the closest ones in OCI's
+# common error table, not captured responses.
 _PARSER_ERROR_CODES = {400: "CannotParseRequest", 408: "RequestTimeout", 413: "PayloadTooLarge",
                        414: "CannotParseRequest", 431: "CannotParseRequest", 501: "MethodNotImplemented"}
 
@@ -83,12 +83,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError) as exc:
-            # The client went away (it timed out, or the server is stopping): nobody reads the answer.
+            # The client closed the connection because it timed out or the server is stopping.
             logger.debug("Client closed the connection before the %s answer was sent: %s", status, exc)
             self.close_connection = True
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Answer the standard library parser's own rejections (bad request line, unknown method) as OCI JSON."""
+        """Send the standard library parser's own rejections (bad request line, unknown method) as OCI error JSON."""
         self._request_id = getattr(self, "_request_id", None) or ocids.new_request_id()
         self.close_connection = True
         body = {"code": _PARSER_ERROR_CODES.get(code, "CannotParseRequest"),
@@ -146,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _parse_json_body(raw: bytes) -> tuple[dict, errors.ServiceError | None]:
-    """Return the JSON object in a request body (empty for no body) and the error to answer if it is not one."""
+    """Return the JSON object in a request body (empty for no body) and the error to raise if it is not one."""
     if not raw:
         return {}, None
     try:
@@ -290,8 +290,8 @@ class EmulatorServer:
             raise errors.ServiceError(f"Method {method} is not allowed on {url.path}.", status=405, code="MethodNotAllowed")
         route = found.route
 
-        # The body is parsed before authentication only to fill the call log; a parse failure is
-        # answered after authentication, as OCI authenticates a request before it reads the body.
+        # The body is parsed before authentication only to fill the call log. A parse failure is
+        # raised after authentication, because OCI authenticates a request before it reads the body.
         body, parse_error = _parse_json_body(raw)
         path_params = found.path_params
         entry = self.calls.start(

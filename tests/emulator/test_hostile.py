@@ -41,7 +41,7 @@ def _post(signer, url: str, body, content_type: str = "application/json"):
 
 
 def _raw_exchange(port: int, request: bytes) -> tuple[int, dict]:
-    """Send raw bytes and return the status and the JSON body of the answer."""
+    """Send raw bytes and return the status and the JSON body of the response."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         connection.sendall(request)
         answer = b""

@@ -198,7 +198,7 @@ def test_sigterm_during_stalled_request_exits_cleanly(start_process, world, tmp_
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) == 0
     caller.join(timeout=30)
-    # Stopping wakes the stall, so the request is either drained with an answer or cut off; it never hangs.
+    # Stopping wakes the stall, so the request either completes or loses its connection. It never hangs.
     assert not caller.is_alive()
     assert outcome["result"] in ("answered", "ConnectionError", "RequestException", "ServiceError")
     stderr = process.communicate(timeout=10)[1]
