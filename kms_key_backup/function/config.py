@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from kms_key_backup.errors import InvalidInputError
+from kms_key_backup.job import MAX_CONCURRENCY, Job, parse_job
 
 PREFIX = "KMS_BACKUP_"
 
@@ -72,7 +73,6 @@ LOG_LEVELS = ("INFO", "DEBUG")
 DEFAULT_METRICS_NAMESPACE = "kms_key_backup"
 DEFAULT_DEADLINE_MARGIN_SECONDS = 20.0
 DEFAULT_CONCURRENCY = 4
-MAX_CONCURRENCY = 64
 
 # OCI Monitoring accepts a custom namespace that starts with a letter, contains only letters,
 # digits and underscores, and does not start with the reserved prefixes ``oci_`` or ``oracle_``
@@ -92,8 +92,8 @@ def invalid(field_name: str, value: Any, problem: str, fix: str) -> InvalidInput
 class FunctionConfig:
     """The function's settings, read from its configuration variables."""
 
-    job: dict[str, Any]
-    """The configured job as a mapping in the job schema, before any payload is applied."""
+    job: Job
+    """The configured job, before any payload is applied."""
 
     allow_payload_targets: bool = False
     allow_payload_widen: bool = False
@@ -107,13 +107,6 @@ class FunctionConfig:
     unknown_variables: tuple[str, ...] = field(default=())
     """``KMS_BACKUP_*`` variables that this version does not read, most likely misspelt."""
 
-    @property
-    def source_region(self) -> str:
-        return self.job["source"]["region"]
-
-    @property
-    def source_vault_id(self) -> str:
-        return self.job["source"]["vault_id"]
 
 
 def load_config(environ: Mapping[str, str]) -> FunctionConfig:
@@ -175,7 +168,7 @@ def load_config(environ: Mapping[str, str]) -> FunctionConfig:
                       "the source vault's compartment.")
 
     return FunctionConfig(
-        job=job,
+        job=_parse_configured_job(job),
         allow_payload_targets=reader.boolean(ALLOW_PAYLOAD_TARGETS, False),
         allow_payload_widen=reader.boolean(ALLOW_PAYLOAD_WIDEN, False),
         metrics_namespace=namespace,
@@ -201,6 +194,19 @@ def variable_for_job_field(job_field: str | None) -> str | None:
                 or job_field.startswith(prefix + "["):
             return variable
     return None
+
+
+def _parse_configured_job(job: dict[str, Any]) -> Job:
+    """Validate the configured job, naming the variable behind a bad field in the error."""
+    try:
+        return parse_job(job)
+    except InvalidInputError as error:
+        job_field = (error.field or "").removeprefix("job.")
+        variable = variable_for_job_field(job_field)
+        if variable is None:
+            raise
+        raise InvalidInputError(variable, error.value, f"{job_field}: {error.problem}",
+                                error.fix) from None
 
 
 def _check_namespace(namespace: str) -> None:

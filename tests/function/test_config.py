@@ -24,13 +24,17 @@ def minimal_environment(**overrides):
 
 def test_minimal_config_builds_default_job():
     config = cfg.load_config(minimal_environment())
+    job = config.job.to_dict()
 
-    assert config.job["source"] == {"region": "eu-frankfurt-1", "vault_id": SOURCE_VAULT}
-    assert config.job["targets"] == TARGETS
-    assert config.job["selection"] == {}
-    assert config.job["versions"] == {"mode": "all"}
-    assert config.job["options"] == {"wrapping_algorithm": "RSA_OAEP_AES_SHA256",
-                                     "deep_verify": False, "concurrency": 4}
+    assert job["source"] == {"region": "eu-frankfurt-1", "vault_id": SOURCE_VAULT,
+                             "compartment_ids": []}
+    assert [target["vault_id"] for target in job["targets"]] == [TARGETS[0]["vault_id"]]
+    assert job["targets"][0]["protection_mode"] == "SOFTWARE"
+    assert config.job.selection.selects_everything
+    assert job["versions"]["mode"] == "all"
+    assert job["options"]["wrapping_algorithm"] == "RSA_OAEP_AES_SHA256"
+    assert job["options"]["deep_verify"] is False
+    assert job["options"]["concurrency"] == 4
     assert config.allow_payload_targets is False
     assert config.allow_payload_widen is False
     assert config.metrics_namespace == "kms_key_backup"
@@ -45,7 +49,6 @@ def test_full_config_maps_every_variable():
         cfg.KEY_IDS: "ocid1.key.oc1..k1,ocid1.key.oc1..k2",
         cfg.KEY_NAMES: "payments,orders",
         cfg.KEY_TAGS: '{"backup": "true"}',
-        cfg.ALL_SOFTWARE_KEYS: "TRUE",
         cfg.EXCLUDE_KEY_IDS: "ocid1.key.oc1..k3",
         cfg.EXCLUDE_KEY_NAMES: "scratch",
         cfg.VERSIONS: "Current",
@@ -63,19 +66,22 @@ def test_full_config_maps_every_variable():
         cfg.TELEMETRY_ENDPOINT_TEMPLATE: "http://127.0.0.1:9/telemetry/{region}",
     }))
 
-    assert config.job["source"]["compartment_ids"] == ["ocid1.compartment.oc1..a",
-                                                       "ocid1.compartment.oc1..b"]
-    assert config.job["selection"] == {
+    job = config.job.to_dict()
+
+    assert job["source"]["compartment_ids"] == ["ocid1.compartment.oc1..a",
+                                                "ocid1.compartment.oc1..b"]
+    assert job["selection"] == {
         "key_ids": ["ocid1.key.oc1..k1", "ocid1.key.oc1..k2"],
         "display_names": ["payments", "orders"],
         "freeform_tags": {"backup": "true"},
-        "all_software_keys": True,
+        "all_software_keys": False,
         "exclude_key_ids": ["ocid1.key.oc1..k3"],
         "exclude_display_names": ["scratch"],
     }
-    assert config.job["versions"] == {"mode": "current"}
-    assert config.job["options"] == {"wrapping_algorithm": "RSA_OAEP_SHA256",
-                                     "deep_verify": True, "concurrency": 8}
+    assert job["versions"]["mode"] == "current"
+    assert job["options"]["wrapping_algorithm"] == "RSA_OAEP_SHA256"
+    assert job["options"]["deep_verify"] is True
+    assert job["options"]["concurrency"] == 8
     assert config.allow_payload_targets is True
     assert config.allow_payload_widen is True
     assert config.metrics_namespace == "dr_keys"
@@ -85,6 +91,25 @@ def test_full_config_maps_every_variable():
     assert config.log_payload is True
     assert config.kms_endpoint_template == "http://127.0.0.1:9/kms/{region}"
     assert config.telemetry_endpoint_template == "http://127.0.0.1:9/telemetry/{region}"
+
+
+def test_all_software_keys_flag_is_read():
+    config = cfg.load_config(minimal_environment(**{cfg.ALL_SOFTWARE_KEYS: "TRUE"}))
+
+    assert config.job.selection.all_software_keys is True
+
+
+@pytest.mark.parametrize("variable, value", [
+    (cfg.SOURCE_REGION, "mars-north-1"),
+    (cfg.SOURCE_VAULT_ID, "ocid1.key.oc1.eu-frankfurt-1.notavault"),
+    (cfg.TARGETS, json.dumps([{"region": "eu-stockholm-1"}])),
+    (cfg.KEY_IDS, "ocid1.vault.oc1..notakey"),
+])
+def test_job_error_names_variable(variable, value):
+    with pytest.raises(InvalidInputError) as raised:
+        cfg.load_config(minimal_environment(**{variable: value}))
+
+    assert raised.value.field == variable
 
 
 def test_empty_namespace_disables_metrics():
