@@ -29,6 +29,14 @@ import oci
 
 logger = logging.getLogger(__name__)
 
+# Metrics are worth a short retry, not the minutes a key copy is worth: a run near its deadline
+# must still answer in time, so posting gives up after 3 attempts or 10 seconds.
+METRICS_RETRY_STRATEGY = oci.retry.RetryStrategyBuilder(
+    max_attempts_check=True, max_attempts=3,
+    total_elapsed_time_check=True, total_elapsed_time_seconds=10,
+    retry_max_wait_between_calls_seconds=2, retry_base_sleep_time_seconds=0.5,
+).get_retry_strategy()
+
 
 @dataclass(frozen=True)
 class RunMetrics:
@@ -82,7 +90,8 @@ def post_run_metrics(monitoring_client, metrics: RunMetrics, namespace: str,
     details = oci.monitoring.models.PostMetricDataDetails(
         metric_data=build_metric_data(metrics, namespace, compartment_id, dimensions))
     try:
-        response = monitoring_client.post_metric_data(details)
+        response = monitoring_client.post_metric_data(details,
+                                                      retry_strategy=METRICS_RETRY_STRATEGY)
     except oci.exceptions.ServiceError as exc:
         logger.warning("posting metrics failed", extra={
             "status": exc.status, "code": exc.code, "error": str(exc.message),

@@ -4,11 +4,15 @@ An event names a key or a key version in ``data.resourceId``. The function syncs
 and only when the configured job selects it: the Events rule may deliver events for every vault
 of a compartment, and the function must not copy keys its configuration leaves out.
 
-Cost matters, because rotations are the frequent trigger. With the key's OCID in hand and the key
-named in ``KMS_BACKUP_KEY_IDS``, no call is needed here. Otherwise one ``get_key`` on the source
-vault reads the key's vault, compartment, name, tags and protection mode. Only a key-version
-event that carries no key OCID makes the function scan the configured selection, one
-``get_key_version`` per candidate key (``scan_for_version``).
+Cost matters, because rotations are the frequent trigger. With the key's OCID in hand, no call is
+needed here when the configuration names the key by OCID, or selects every key and excludes none
+by name: the run reads the key anyway and reports a key of another vault as missing, which the
+runtime turns into a no-op. Otherwise one ``get_key`` on the source vault reads the key's vault,
+compartment, name and tags. Only a key-version event that carries no key OCID makes the function
+scan the configured selection, one ``get_key_version`` per candidate key (``scan_for_version``).
+
+A key that the run reads by OCID is copied when it is in the source vault, whichever compartment
+of the vault holds it: the configured compartments only say where a sweep lists keys.
 """
 
 import logging
@@ -32,6 +36,8 @@ class EventDecision:
 
     key_id: str | None
     reason: str
+    vault_checked: bool = False
+    """True when this module read the key and saw it in the source vault."""
 
     @property
     def syncs(self) -> bool:
@@ -54,11 +60,11 @@ def decide(event: KeyEvent, job: Job, factory: ClientFactory) -> EventDecision:
     if key_id in selection.exclude_key_ids:
         return EventDecision(None, f"key {key_id} is excluded by the configuration")
     if key_id in selection.key_ids:
-        # Keys named by OCID in the configuration are trusted to be in the source vault; the
-        # run checks that when it reads the key.
         return EventDecision(key_id, f"key {key_id} is named in the configuration")
     if selection.key_ids and not (selection.display_names or selection.freeform_tags):
         return EventDecision(None, f"key {key_id} is not among the configured key OCIDs")
+    if selection.selects_everything and not selection.exclude_display_names:
+        return EventDecision(key_id, "the configuration selects every software key")
 
     vault = factory.get_vault(job.source.region, job.source.vault_id)
     key = _get_key(factory, vault, key_id)
@@ -115,6 +121,21 @@ def _selected_key_ids(job: Job, vault: VaultRecord, client) -> list[str]:
     return selected
 
 
+def missing_from_report(report: dict, key_id: str) -> str | None:
+    """Return why the run found no key ``key_id`` in the source vault, or None if it did.
+
+    The engine lists a selected key OCID that the source vault does not hold under
+    ``unsupported`` with a reason and without the fields it would have read from the key.
+    """
+    if report.get("keys"):
+        return None
+    for entry in report.get("unsupported") or []:
+        if entry.get("source_key_id") == key_id and entry.get("display_name") is None \
+                and entry.get("protection_mode") is None:
+            return entry.get("reason") or "not found in the source vault"
+    return None
+
+
 def _get_key(factory: ClientFactory, vault: VaultRecord, key_id: str):
     try:
         return factory.management_client(vault).get_key(key_id).data
@@ -129,12 +150,9 @@ def _decide_for_key(key, job: Job, vault: VaultRecord) -> EventDecision:
     if key.vault_id != vault.id:
         return EventDecision(None, f"key {key.id} is in vault {key.vault_id}, not the source "
                                    f"vault {vault.id}")
-    compartment_ids = job.source.compartment_ids or (vault.compartment_id,)
-    if key.compartment_id not in compartment_ids:
-        return EventDecision(None, f"key {key.id} is in compartment {key.compartment_id}, "
-                                   "outside the configured source compartments")
     if job.selection.is_excluded(key.id, key.display_name):
         return EventDecision(None, f"key {key.id} is excluded by the configuration")
     if not job.selection.matches(key.id, key.display_name, key.freeform_tags or {}):
         return EventDecision(None, f"key {key.id} is not in the configured selection")
-    return EventDecision(key.id, f"key {key.id} is in the configured selection")
+    return EventDecision(key.id, f"key {key.id} is in the configured selection",
+                         vault_checked=True)

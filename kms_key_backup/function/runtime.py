@@ -218,6 +218,15 @@ class FunctionRuntime:
         document.update({"run_id": run_id, "call_id": call_id, "trigger": invocation.trigger})
         if event_fields:
             document["event"] = event_fields
+            missing = None if decision.vault_checked else \
+                events.missing_from_report(document, decision.key_id)
+            if missing is not None:
+                reason = f"key {decision.key_id} is not in the source vault: {missing}"
+                logger.info("event ignored", extra={**event_fields, "reason": reason})
+                return InvocationResult(200, {
+                    "status": "ok", "run_id": run_id, "call_id": call_id,
+                    "trigger": invocation.trigger, "action": "none", "reason": reason,
+                    "event": event_fields})
 
         self._post_metrics(config, factory, document, time.monotonic() - run_started,
                            invocation.trigger)

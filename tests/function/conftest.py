@@ -28,7 +28,6 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 FUNC_PATH = REPOSITORY / "func.py"
 SOURCE_REGION = "eu-frankfurt-1"
 TARGET_REGION = "eu-stockholm-1"
-SOFTWARE_AES_NAMES = ("payments", "orders", "ledger")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +101,12 @@ MIXED_KEYS = [
 @pytest.fixture
 def vaults(admin, world) -> Vaults:
     return seed_vaults(admin, world, MIXED_KEYS)
+
+
+@pytest.fixture
+def seed(admin, world):
+    """Return a function that seeds another source and target vault pair with given keys."""
+    return lambda source_keys: seed_vaults(admin, world, source_keys)
 
 
 @pytest.fixture
