@@ -8,14 +8,16 @@ Each run posts one datapoint per metric to a custom namespace (``kms_key_backup`
 | ``keys_failed`` | count | keys with a failed copy to at least one target |
 | ``keys_partial`` | count | keys left incomplete, e.g. because the deadline came first |
 | ``run_failed`` | 0 or 1 | 1 when the run as a whole failed |
+| ``runs_succeeded`` | 1 | posted only by a run that finished with no failed key |
 | ``run_duration_seconds`` | seconds | time from the start of the run to its report |
 | ``replication_lag_seconds`` | seconds | age of the oldest source version not yet copied, 0 if none |
 
 ``replication_lag_seconds`` is posted only when the report says how old the versions still to
 copy are, or when nothing is left to copy.
 
-Dimensions: ``source_region``, ``source_vault_id`` and ``trigger``. An alarm on
-``replication_lag_seconds`` catches a backup that stopped keeping up, whatever the cause.
+Dimensions: ``source_region``, ``source_vault_id`` and ``trigger``. ``runs_succeeded`` is posted
+only on success so that an ``absent()`` alarm on it (the Terraform module's replication-lag alarm)
+fires when runs stop succeeding, whatever the cause.
 
 Posting is best effort: a failure is logged with its ``opc-request-id`` and never fails the run.
 """
@@ -46,6 +48,8 @@ class RunMetrics:
     keys_failed: int
     keys_partial: int
     run_failed: bool
+    run_succeeded: bool
+    """True when the run finished with no failed key; unsupported and unfinished keys allowed."""
     run_duration_seconds: float
     replication_lag_seconds: float | None
     """None when versions are left but the report gives no creation time for them."""
@@ -58,6 +62,8 @@ class RunMetrics:
             "run_failed": 1.0 if self.run_failed else 0.0,
             "run_duration_seconds": float(self.run_duration_seconds),
         }
+        if self.run_succeeded:
+            values["runs_succeeded"] = 1.0
         if self.replication_lag_seconds is not None:
             values["replication_lag_seconds"] = float(self.replication_lag_seconds)
         return values
@@ -137,11 +143,14 @@ def run_metrics_from_report(report: Mapping[str, Any], duration_seconds: float,
         if failed or incomplete:
             pending = True
 
+    keys_failed = int(counts.get("keys_failed", 0))
+    run_failed = report.get("status") == "failed"
     return RunMetrics(
         versions_copied=int(counts.get("versions_copied", 0)),
-        keys_failed=int(counts.get("keys_failed", 0)),
+        keys_failed=keys_failed,
         keys_partial=partial_keys + len(report.get("keys_left") or []),
-        run_failed=report.get("status") == "failed",
+        run_failed=run_failed,
+        run_succeeded=not run_failed and keys_failed == 0,
         run_duration_seconds=duration_seconds,
         replication_lag_seconds=_replication_lag(report, pending, now),
     )

@@ -339,6 +339,7 @@ def test_metrics_posted_to_monitoring(start_function, admin, vaults):
     assert metrics["versions_copied"]["dimensions"]["source_vault_id"] == vaults.source_vault_id
     assert metrics["keys_failed"]["datapoints"][0]["value"] == 0
     assert metrics["run_failed"]["datapoints"][0]["value"] == 0
+    assert metrics["runs_succeeded"]["datapoints"][0]["value"] == 1
     assert "run_duration_seconds" in metrics
 
 
