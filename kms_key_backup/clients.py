@@ -15,6 +15,7 @@ crypto calls and vault provisioning (control plane) calls.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -36,6 +37,9 @@ CRYPTO = "crypto"
 PROVISIONING = "provisioning"
 TELEMETRY = "telemetry"
 CATEGORIES = (MANAGEMENT_READ, MANAGEMENT_WRITE, CRYPTO, PROVISIONING, TELEMETRY)
+
+KMS_ENDPOINT_TEMPLATE_ENV = "KMS_BACKUP_KMS_ENDPOINT_TEMPLATE"
+TELEMETRY_ENDPOINT_TEMPLATE_ENV = "KMS_BACKUP_TELEMETRY_ENDPOINT_TEMPLATE"
 
 DEFAULT_REQUESTS_PER_SECOND = 10.0
 DEFAULT_CACHE_TTL_SECONDS = 300.0
@@ -237,6 +241,18 @@ class ClientFactory:
         self._vaults = _TtlCache(cache_ttl_seconds, clock)
         self._wrapping_keys = _TtlCache(cache_ttl_seconds, clock)
         self.calls = CallCounter()
+
+    @classmethod
+    def from_environment(cls, config: dict, signer=None, environ: dict | None = None, **kwargs) -> "ClientFactory":
+        """Build a factory whose endpoint templates come from the environment.
+
+        ``KMS_BACKUP_KMS_ENDPOINT_TEMPLATE`` and ``KMS_BACKUP_TELEMETRY_ENDPOINT_TEMPLATE`` are for
+        tests and the demo only; production leaves them unset.
+        """
+        environ = os.environ if environ is None else environ
+        return cls(config, signer,
+                   kms_endpoint_template=environ.get(KMS_ENDPOINT_TEMPLATE_ENV) or None,
+                   telemetry_endpoint_template=environ.get(TELEMETRY_ENDPOINT_TEMPLATE_ENV) or None, **kwargs)
 
     # --- rate limiting ---------------------------------------------------------------------------
 

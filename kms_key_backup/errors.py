@@ -31,12 +31,16 @@ class InvalidInputError(KmsBackupError):
     value given and ``fix`` a sentence telling the user what to change.
     """
 
-    def __init__(self, field: str, value: Any, problem: str, fix: str):
+    def __init__(self, field: str, value: Any, problem: str, fix: str | None = None):
+        # Callers either give the problem and the fix apart, or one sentence that holds both.
         self.field = field
         self.value = value
-        self.problem = problem
-        self.fix = fix
-        super().__init__(f"invalid {field} = {value!r}: {problem}. {fix}")
+        self.problem = problem if fix is not None else None
+        self.fix = fix if fix is not None else problem
+        message = f"invalid {field} = {value!r}: {problem}"
+        if fix is not None:
+            message += f". {fix}"
+        super().__init__(message)
 
 
 class PreflightError(KmsBackupError):
