@@ -29,6 +29,7 @@ VERSIONS = "KMS_BACKUP_VERSIONS"
 WRAPPING_ALGORITHM = "KMS_BACKUP_WRAPPING_ALGORITHM"
 DEEP_VERIFY = "KMS_BACKUP_DEEP_VERIFY"
 CONCURRENCY = "KMS_BACKUP_CONCURRENCY"
+REQUESTS_PER_SECOND = "KMS_BACKUP_REQUESTS_PER_SECOND"
 ALLOW_PAYLOAD_TARGETS = "KMS_BACKUP_ALLOW_PAYLOAD_TARGETS"
 ALLOW_PAYLOAD_WIDEN = "KMS_BACKUP_ALLOW_PAYLOAD_WIDEN"
 METRICS_NAMESPACE = "KMS_BACKUP_METRICS_NAMESPACE"
@@ -42,7 +43,7 @@ TELEMETRY_ENDPOINT_TEMPLATE = "KMS_BACKUP_TELEMETRY_ENDPOINT_TEMPLATE"
 KNOWN_VARIABLES = frozenset({
     SOURCE_REGION, SOURCE_VAULT_ID, SOURCE_COMPARTMENT_IDS, TARGETS, KEY_IDS, KEY_NAMES, KEY_TAGS,
     ALL_SOFTWARE_KEYS, EXCLUDE_KEY_IDS, EXCLUDE_KEY_NAMES, VERSIONS, WRAPPING_ALGORITHM,
-    DEEP_VERIFY, CONCURRENCY, ALLOW_PAYLOAD_TARGETS, ALLOW_PAYLOAD_WIDEN, METRICS_NAMESPACE,
+    DEEP_VERIFY, CONCURRENCY, REQUESTS_PER_SECOND, ALLOW_PAYLOAD_TARGETS, ALLOW_PAYLOAD_WIDEN, METRICS_NAMESPACE,
     METRICS_COMPARTMENT_ID, DEADLINE_MARGIN_SECONDS, LOG_LEVEL, LOG_PAYLOAD,
     KMS_ENDPOINT_TEMPLATE, TELEMETRY_ENDPOINT_TEMPLATE,
 })
@@ -65,6 +66,7 @@ JOB_FIELD_VARIABLES = (
     ("options.wrapping_algorithm", WRAPPING_ALGORITHM),
     ("options.deep_verify", DEEP_VERIFY),
     ("options.concurrency", CONCURRENCY),
+    ("options.requests_per_second", REQUESTS_PER_SECOND),
 )
 
 VERSION_MODES = ("all", "current")
@@ -145,6 +147,9 @@ def load_config(environ: Mapping[str, str]) -> FunctionConfig:
         "deep_verify": reader.boolean(DEEP_VERIFY, False),
         "concurrency": reader.integer(CONCURRENCY, DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
     }
+    requests_per_second = reader.number(REQUESTS_PER_SECOND, 0.0, 0.1, 1000.0, unit="calls a second")
+    if requests_per_second:
+        options["requests_per_second"] = requests_per_second
 
     job = {
         "source": source,
@@ -288,18 +293,18 @@ class _Reader:
                           f"Set a whole number from {minimum} to {maximum}.")
         return number
 
-    def number(self, name: str, default: float, minimum: float, maximum: float) -> float:
+    def number(self, name: str, default: float, minimum: float, maximum: float,
+               unit: str = "seconds") -> float:
         value = self._raw(name)
         if not value:
             return default
+        fix = f"Set a number of {unit} from {minimum:g} to {maximum:g}."
         try:
             number = float(value)
         except ValueError:
-            raise invalid(name, value, "not a number",
-                          f"Set a number of seconds from {minimum:g} to {maximum:g}.") from None
+            raise invalid(name, value, "not a number", fix) from None
         if not minimum <= number <= maximum:
-            raise invalid(name, value, "out of range",
-                          f"Set a number of seconds from {minimum:g} to {maximum:g}.")
+            raise invalid(name, value, "out of range", fix)
         return number
 
     def json_object(self, name: str) -> dict[str, Any]:

@@ -55,6 +55,7 @@ def test_full_config_maps_every_variable():
         cfg.WRAPPING_ALGORITHM: "RSA_OAEP_SHA256",
         cfg.DEEP_VERIFY: "true",
         cfg.CONCURRENCY: "8",
+        cfg.REQUESTS_PER_SECOND: "25",
         cfg.ALLOW_PAYLOAD_TARGETS: "true",
         cfg.ALLOW_PAYLOAD_WIDEN: "yes",
         cfg.METRICS_NAMESPACE: "dr_keys",
@@ -82,6 +83,7 @@ def test_full_config_maps_every_variable():
     assert job["options"]["wrapping_algorithm"] == "RSA_OAEP_SHA256"
     assert job["options"]["deep_verify"] is True
     assert job["options"]["concurrency"] == 8
+    assert job["options"]["requests_per_second"] == 25.0
     assert config.allow_payload_targets is True
     assert config.allow_payload_widen is True
     assert config.metrics_namespace == "dr_keys"
@@ -141,6 +143,7 @@ def test_unknown_variable_is_reported():
     (cfg.CONCURRENCY, "0", "out of range"),
     (cfg.DEADLINE_MARGIN_SECONDS, "-1", "out of range"),
     (cfg.DEADLINE_MARGIN_SECONDS, "soon", "not a number"),
+    (cfg.REQUESTS_PER_SECOND, "0", "out of range"),
     (cfg.METRICS_NAMESPACE, "9lives", "not a valid OCI Monitoring namespace"),
     (cfg.METRICS_NAMESPACE, "oci_kms", "reserved"),
     (cfg.METRICS_COMPARTMENT_ID, "ocid1.vault.oc1..x", "not a compartment OCID"),
