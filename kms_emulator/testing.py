@@ -1,11 +1,12 @@
 """Test helpers for code that runs against the emulator: API-key worlds, `oci` configs, and SDK clients.
 
 Every client built here has no circuit breaker: the SDK's default one is shared by the whole
-process and opens after ten 409, 429 or 5xx answers, which tests provoke on purpose.
+process and opens after ten 409, 429 or 5xx responses, which tests provoke on purpose.
 """
 
 import dataclasses
 import pathlib
+import time
 
 import oci
 from cryptography.hazmat.primitives import serialization
@@ -96,6 +97,18 @@ class Kms:
         self.signer = signer
         self.admin = AdminClient(emulator.url)
 
+    def wait_state(self, client, fetch, state: str):
+        """Wait until `fetch()` (a get call) returns `state`, with `oci.wait_until`.
+
+        `oci.wait_until` sleeps a whole second before its first poll, so the emulator's lifecycle
+        delay is waited out first and the waiter then usually returns at once.
+        """
+        response = fetch()
+        if response.data.lifecycle_state != state:
+            time.sleep(self.admin.settings()["lifecycle_delay_ms"] / 1000.0 + 0.005)
+            response = fetch()
+        return oci.wait_until(client, response, "lifecycle_state", state, **WAIT).data
+
     def _kwargs(self) -> dict:
         return {**no_circuit_breaker(), **({"signer": self.signer} if self.signer else {})}
 
@@ -119,7 +132,7 @@ class Kms:
         details = models.CreateVaultDetails(compartment_id=compartment_id, display_name=f"vault-{region}",
                                             vault_type=vault_type)
         vault = client.create_vault(details).data
-        return oci.wait_until(client, client.get_vault(vault.id), "lifecycle_state", "ACTIVE", **WAIT).data
+        return self.wait_state(client, lambda: client.get_vault(vault.id), "ACTIVE")
 
     def create_key(self, vault, compartment_id: str, algorithm: str = "AES", length: int = 32,
                    protection_mode: str = "SOFTWARE", name: str = "key", curve_id: str | None = None, tags=None):
@@ -132,12 +145,11 @@ class Kms:
 
     def wait_key(self, vault, key_id: str, state: str = "ENABLED"):
         client = self.management(vault)
-        return oci.wait_until(client, client.get_key(key_id), "lifecycle_state", state, **WAIT).data
+        return self.wait_state(client, lambda: client.get_key(key_id), state)
 
     def wait_key_version(self, vault, key_id: str, key_version_id: str, state: str = "ENABLED"):
         client = self.management(vault)
-        return oci.wait_until(client, client.get_key_version(key_id, key_version_id), "lifecycle_state", state,
-                              **WAIT).data
+        return self.wait_state(client, lambda: client.get_key_version(key_id, key_version_id), state)
 
     def rotate(self, vault, key_id: str):
         """Create a key version, wait until it and the key are ENABLED, and return the version."""
