@@ -1,9 +1,9 @@
 """Copy one source key into one target vault: export under the target's wrapping key, import unchanged.
 
 The wrapped blob that ``export_key`` returns lives only in a local variable until
-``import_key`` or ``import_key_version`` has sent it; it is never logged, returned or kept in an
-exception. Versions are copied oldest first, so the copy's current version is the copy of the
-newest version copied.
+``import_key`` or ``import_key_version`` has sent it. It is never logged or returned, and it is
+removed from the ServiceError of a failed import. Versions are copied oldest first, so the
+copy's current version is the copy of the newest version copied.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ ORACLE_TAG_NAMESPACE = "Oracle-Tags"
 
 @dataclass
 class RunContext:
-    """What every copy of a run shares."""
+    """Settings and services shared by every copy of a run."""
 
     job: Job
     factory: ClientFactory
@@ -146,7 +146,7 @@ class TargetCopier:
         job = self.ctx.job
         if len(existing) > 1:
             ids = ", ".join(sorted(copy.id for copy in existing))
-            raise KmsBackupError(f"the target vault holds {len(existing)} copies of this key ({ids}); "
+            raise KmsBackupError(f"the target vault contains {len(existing)} copies of this key ({ids}); "
                                  "schedule deletion of all but one, then run again")
 
         copy_summary = existing[0] if existing else None
@@ -209,7 +209,7 @@ class TargetCopier:
         extra = len(target_versions) - copied.count
         if extra < 0 or extra > len(to_copy):
             raise KmsBackupError(
-                f"the copy {target_key_id} holds {len(target_versions)} versions but its tag records "
+                f"the copy {target_key_id} contains {len(target_versions)} versions but its tag records "
                 f"{copied.count} copied; versions were added or deleted outside kms-key-backup, so the "
                 "mapping is unknown: schedule deletion of the copy and run again")
         recovered = []
@@ -309,7 +309,7 @@ class TargetCopier:
                 response = self.management.import_key(details(False), opc_retry_token=retry_token(
                     self.target.vault_id, source_version_id + "\nwithout-defined-tags"))
         except oci.exceptions.ServiceError as exc:
-            exc.original_request = None  # the request body holds the wrapped blob
+            exc.original_request = None  # the request body contains the wrapped blob
             raise service_failure("import_key", self.key.id, exc) from exc
         finally:
             del encrypted_key
@@ -344,7 +344,7 @@ class TargetCopier:
                 target_key_id, ImportKeyVersionDetails(wrapped_import_key=self._wrapped(encrypted_key)),
                 opc_retry_token=token)
         except oci.exceptions.ServiceError as exc:
-            exc.original_request = None  # the request body holds the wrapped blob
+            exc.original_request = None  # the request body contains the wrapped blob
             raise service_failure("import_key_version", target_key_id, exc) from exc
         finally:
             del encrypted_key
