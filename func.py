@@ -1,7 +1,7 @@
 """OCI Functions entry point of kms-key-backup: copy Vault software keys to another region.
 
 fdk calls ``handler`` once per invocation. Everything else lives in ``kms_key_backup.function``:
-this file only hands fdk's context and body over and wraps the answer in an fdk response.
+this file only hands fdk's context and body over and wraps the result in an fdk response.
 
 Invocation body: empty (sweep the configured keys), ``{"trigger": "schedule"}`` (a Resource
 Scheduler sweep), a JSON job fragment that narrows the configured job, or an OCI Events

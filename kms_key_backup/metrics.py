@@ -12,8 +12,8 @@ Each run posts one datapoint per metric to a custom namespace (``kms_key_backup`
 | ``run_duration_seconds`` | seconds | time from the start of the run to its report |
 | ``replication_lag_seconds`` | seconds | age of the oldest source version not yet copied, 0 if none |
 
-``replication_lag_seconds`` is posted only when the report says how old the versions still to
-copy are, or when nothing is left to copy.
+``replication_lag_seconds`` is posted only when the report gives the age of the versions still
+to copy, or when nothing is left to copy.
 
 Dimensions: ``source_region``, ``source_vault_id`` and ``trigger``. ``runs_succeeded`` is posted
 only on success so that an ``absent()`` alarm on it (the Terraform module's replication-lag alarm)
@@ -32,7 +32,7 @@ import oci
 logger = logging.getLogger(__name__)
 
 # Metrics are worth a short retry, not the minutes a key copy is worth: a run near its deadline
-# must still answer in time, so posting gives up after 3 attempts or 10 seconds.
+# must still respond in time, so posting gives up after 3 attempts or 10 seconds.
 METRICS_RETRY_STRATEGY = oci.retry.RetryStrategyBuilder(
     max_attempts_check=True, max_attempts=3,
     total_elapsed_time_check=True, total_elapsed_time_seconds=10,
@@ -159,7 +159,7 @@ def run_metrics_from_report(report: Mapping[str, Any], duration_seconds: float,
 def _replication_lag(report: Mapping[str, Any], pending: bool,
                      now: datetime.datetime | None) -> float | None:
     if report.get("status") == "failed" or report.get("dry_run"):
-        # A failed or dry run may not have looked at every key, so it cannot say that nothing
+        # A failed or dry run may not have looked at every key, so it cannot show that nothing
         # is left to copy.
         pending = True
     oldest = report.get("oldest_pending_version_time_created")

@@ -1,7 +1,7 @@
 """Show the function's main job on this machine: `make demo`.
 
 The demo starts the local OCI KMS emulator with a source vault in eu-frankfurt-1 and an empty
-target vault in eu-stockholm-1, then runs func.py through fdk on a unix socket, signed as a
+target vault in eu-stockholm-1. It then runs func.py through fdk on a unix socket, signed as a
 resource principal, the way OCI Functions runs it:
 
 1. a scheduled sweep copies every software key with all its versions, and reports the keys it

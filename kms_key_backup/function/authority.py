@@ -1,7 +1,7 @@
 """Payload authority: what an invocation payload may change in the configured job.
 
-The configuration, set by whoever deployed the function, decides where keys go and which keys
-may go. A payload, sent by anyone allowed to invoke the function, may only narrow that:
+The configuration, set by the operator who deployed the function, decides where keys go and
+which keys may go. A payload, sent by anyone allowed to invoke the function, may only narrow that:
 
 - ``selection``: name fewer keys than the configuration selects, and add exclusions. Selection
   criteria are alternatives (a key matches by OCID, by display name, or by carrying every tag),

@@ -2,7 +2,7 @@
 
 ``docs/configuration.md`` lists every variable. ``load_config`` reads them once per container and
 turns them into a ``FunctionConfig``, raising ``InvalidInputError`` named after the variable, so a
-misconfigured deployment says which variable to fix before any API call is made.
+misconfigured deployment reports the variable to fix before any API call is made.
 """
 
 import json

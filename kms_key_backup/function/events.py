@@ -6,8 +6,8 @@ of a compartment, and the function must not copy keys its configuration leaves o
 
 Cost matters, because rotations are the frequent trigger. With the key's OCID in hand, no call is
 needed here when the configuration names the key by OCID, or selects every key and excludes none
-by name: the run reads the key anyway and reports a key of another vault as missing, which the
-runtime turns into a no-op. Otherwise one ``get_key`` on the source vault reads the key's vault,
+by name. The run reads the key anyway and reports a key of another vault as missing, and the
+runtime turns that into a no-op. Otherwise one ``get_key`` on the source vault reads the key's vault,
 compartment, name and tags. Only a key-version event that carries no key OCID makes the function
 scan the configured selection, one ``get_key_version`` per candidate key (``scan_for_version``).
 
@@ -32,7 +32,7 @@ _GONE_STATES = ("DELETING", "DELETED", "PENDING_DELETION", "SCHEDULING_DELETION"
 
 @dataclass(frozen=True)
 class EventDecision:
-    """What to do about one event: sync ``key_id``, or nothing for ``reason``."""
+    """The decision on one event: sync ``key_id``, or do nothing for ``reason``."""
 
     key_id: str | None
     reason: str

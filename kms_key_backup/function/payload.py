@@ -1,6 +1,6 @@
 """Classify an invocation body: a sweep, a Resource Scheduler run, a job fragment or an event.
 
-The function accepts four kinds of body, told apart by their shape:
+The function accepts four kinds of body, distinguished by their shape:
 
 - empty (or only whitespace): a sweep of the configured selection. ``fn invoke`` without input
   and a Resource Scheduler schedule without a body parameter both send this.
@@ -48,7 +48,7 @@ KEY_VERSION_OCID_PREFIX = "ocid1.keyversion."
 
 # Where a key-version event may carry its key's OCID besides ``resourceId``, in the order tried.
 # NOTE: OCI documents ``data.additionalDetails`` only as free-form. When none of these fields
-# holds a key OCID, the function falls back to scanning the configured selection for the version.
+# contains a key OCID, the function scans the configured selection for the version.
 _KEY_ID_FIELDS = ("keyId", "key_id", "keyOcid", "masterKeyId")
 
 

@@ -1,7 +1,7 @@
 """The function end to end: fdk on a unix socket, a resource principal, the emulator.
 
 Every test starts ``fdk func.py handler`` as the Fn agent does and POSTs ``/call`` with
-``Fn-Call-Id`` and ``Fn-Deadline``; the function signs its OCI calls as a resource principal
+``Fn-Call-Id`` and ``Fn-Deadline``. The function signs its OCI calls as a resource principal
 whose token and key are files, exactly as OCI Functions provides them.
 """
 
