@@ -19,7 +19,7 @@ from oci.key_management.models import (ExportKeyDetails, ImportKeyDetails, Impor
 
 from kms_key_backup.clients import ClientFactory, VaultRecord, service_failure
 from kms_key_backup.errors import KmsBackupError, ServiceFailure
-from kms_key_backup.inventory import SourceKey, list_all
+from kms_key_backup.inventory import LIST_PAGE_LIMIT, SourceKey, list_all
 from kms_key_backup.job import Job, Target
 from kms_key_backup.plan import (TAG_COPIED_VERSIONS, CopiedVersions, SourceVersion, copy_tags,
                                  parse_copied_versions, plan_versions, retry_token)
@@ -95,7 +95,7 @@ class SourceVersions:
         if self._versions is None:
             management = self._ctx.factory.management_client(self._ctx.source_vault)
             try:
-                summaries = list_all(management.list_key_versions, self._key.id, limit=100)
+                summaries = list_all(management.list_key_versions, self._key.id, limit=LIST_PAGE_LIMIT)
             except oci.exceptions.ServiceError as exc:
                 raise service_failure("list_key_versions", self._key.id, exc) from exc
             self._versions = [SourceVersion(s.id, s.lifecycle_state, s.time_created) for s in summaries]
@@ -202,7 +202,7 @@ class TargetCopier:
         in order, so they are recorded instead of imported again.
         """
         try:
-            target_versions = list_all(self.management.list_key_versions, target_key_id, limit=100)
+            target_versions = list_all(self.management.list_key_versions, target_key_id, limit=LIST_PAGE_LIMIT)
         except oci.exceptions.ServiceError as exc:
             raise service_failure("list_key_versions", target_key_id, exc) from exc
         target_versions.sort(key=lambda v: (v.time_created, v.id))
@@ -304,7 +304,7 @@ class TargetCopier:
                     raise
                 # The target may lack the tag namespaces of the source (another tenancy), so the
                 # copy is made without defined tags. The body differs, so the token must too.
-                self.ctx_warning(f"the target rejected the defined tags of {self.key.id} ({exc.code}); "
+                self._warn(f"the target rejected the defined tags of {self.key.id} ({exc.code}); "
                                  "the copy has freeform tags only")
                 response = self.management.import_key(details(False), opc_retry_token=retry_token(
                     self.target.vault_id, source_version_id + "\nwithout-defined-tags"))
@@ -330,7 +330,7 @@ class TargetCopier:
                              version_response, f"version {target_version_id}").data
         return target_key_id, version
 
-    def ctx_warning(self, message: str) -> None:
+    def _warn(self, message: str) -> None:
         LOG.warning(message, extra=self.ctx.log_extra("import", key_id=self.key.id))
         self.ctx.warn(message)
 

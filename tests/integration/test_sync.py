@@ -296,3 +296,53 @@ def test_target_vault_not_active_fails_preflight(vaults, small_keys, emulator, o
     assert data["status"] == "failed"
     assert "not ACTIVE" in data["error"]["message"]
     assert export_and_import_calls(vaults.kms.admin) == []
+
+
+def test_keys_outside_searched_compartments_are_reported(vaults, small_keys, factory, job):
+    vaults.kms.create_key(vaults.source, vaults.target_compartment_id, algorithm="AES", length=32, name="elsewhere")
+
+    data = run_job(job, factory).to_dict()
+
+    assert data["reconciliation"]["software_keys_not_seen"] == 1
+    assert any("compartment_ids" in warning for warning in data["warnings"])
+    assert data["counts"]["versions_copied"] == 5
+
+
+def test_named_key_in_unsearched_compartment_is_copied(vaults, factory, job_data, emulator):
+    elsewhere = vaults.kms.create_key(vaults.source, vaults.target_compartment_id, algorithm="AES", length=32,
+                                      name="elsewhere")
+    job = parse_job({**job_data, "selection": {"key_ids": [elsewhere.id]}})
+
+    assert run_job(job, factory).status == "ok"
+    assert exact_copy_problems(emulator, vaults.source.id, vaults.target.id, [elsewhere.id]) == []
+
+
+def test_disabled_source_key_keeps_its_copy(vaults, small_keys, factory, job, emulator):
+    run_job(job, factory)
+    key_id = small_keys["aes-2"].id
+    vaults.kms.management(vaults.source).disable_key(key_id)
+    vaults.kms.wait_key(vaults.source, key_id, "DISABLED")
+
+    data = run_job(job, factory).to_dict()
+
+    entry = next(k for k in data["unsupported"] if k["source_key_id"] == key_id)
+    assert "DISABLED" in entry["reason"]
+    assert entry["targets"][0]["target_key_id"]
+    assert len(copies_by_source(emulator, vaults.source.id, vaults.target.id)[key_id]) == 1
+
+
+def test_two_copies_of_one_key_fail_that_key_only(vaults, small_keys, factory, job, emulator):
+    run_job(job, factory)
+    key_id = small_keys["aes-2"].id
+    copy = copies_by_source(emulator, vaults.source.id, vaults.target.id)[key_id][0]
+    twin = vaults.kms.create_key(vaults.target, vaults.target_compartment_id, name="twin",
+                                 tags=dict(copy.freeform_tags))
+    vaults.kms.rotate(vaults.source, key_id)
+    vaults.kms.admin.clear_calls()
+
+    data = run_job(job, factory).to_dict()
+
+    target = next(k for k in data["keys"] if k["source_key_id"] == key_id)["targets"][0]
+    assert twin.id in target["error"]["message"]
+    assert export_and_import_calls(vaults.kms.admin) == []
+    assert data["status"] == "partial"
