@@ -36,10 +36,18 @@ every request with the resource principal they describe.
 
 import io
 import json
+import os
+import sys
 
 from fdk import response
 
-from kms_key_backup.function.runtime import handle_invocation
+# fdk loads this file by path, so its directory (/function in the image) is not necessarily on
+# sys.path; the kms_key_backup package sits beside it.
+_FUNCTION_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
+if _FUNCTION_DIRECTORY not in sys.path:
+    sys.path.insert(0, _FUNCTION_DIRECTORY)
+
+from kms_key_backup.function.runtime import handle_invocation  # noqa: E402
 
 
 def handler(ctx, data: io.BytesIO = None):
