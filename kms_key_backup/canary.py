@@ -321,7 +321,7 @@ def _copy_steps(report: Report, created: dict[str, ThrowawayKey], target_vaults,
             continue
         needed = permissions.for_operation(sdk_operation)
         vault_label = failure["vault"] if failure else _vault_of(sdk_operation, target_vaults)
-        step = Step(name=f"copy: {needed.operation}", operation=needed.operation, vault=vault_label,
+        step = Step(name="copy", operation=needed.operation, vault=vault_label,
                     permissions=list(needed.permissions), grant=needed.grant,
                     detail=f"{count} call(s) during the copy")
         if failure:
@@ -336,7 +336,7 @@ def _copy_steps(report: Report, created: dict[str, ThrowawayKey], target_vaults,
                                        vault=failure["vault"], permissions=[], grant="see the run report",
                                        outcome=FAILED, detail=failure.get("message") or "the copy failed"))
 
-    _verification_step(report, created, labels, steps)
+    _verification_step(report, created, labels, " and ".join(labels.values()), steps)
 
 
 def _vault_of(sdk_operation: str, target_vaults) -> str:
@@ -371,7 +371,7 @@ def _engine_failures(report: Report, labels: dict[str, str]) -> dict[str, dict]:
 
 
 def _verification_step(report: Report, created: dict[str, ThrowawayKey], labels: dict[str, str],
-                       steps: StepRunner) -> None:
+                       targets_label: str, steps: StepRunner) -> None:
     expected_versions = {"aes": 2, "rsa": 1}
     roles = {key.key_id: key.role for key in created.values()}
     problems = []
@@ -389,7 +389,7 @@ def _verification_step(report: Report, created: dict[str, ThrowawayKey], labels:
                             f"{v.verification}: {v.detail}" for v in copied if v.verified is not True)
     missing = {key.key_id for key in created.values()} - {key.source_key_id for key in report.keys}
     problems.extend(f"{roles[key_id].upper()} key was not copied" for key_id in sorted(missing))
-    step = Step(name="verify the copies", operation="verification", vault="target", permissions=[],
+    step = Step(name="verify the copies", operation="verification", vault=targets_label, permissions=[],
                 grant="no extra permission unless deep_verify exports the copies (KEY_EXPORT in the target)",
                 detail="; ".join(checks) or "nothing was copied")
     if problems:
