@@ -1,9 +1,9 @@
 """The doctor canary: prove the copy path on throwaway keys, then schedule their deletion.
 
-``run_canary`` creates a SOFTWARE AES key and a SOFTWARE RSA key in the source vault, rotates the
-AES key once, copies both with the normal engine to every target of the job, checks the
-engine's verification, and schedules the deletion of every throwaway key on both sides with the
-shortest window OCI allows. With ``probe=True`` it also runs the live behaviour probes
+``run_canary`` creates a SOFTWARE AES key and a SOFTWARE RSA key in the source vault and rotates
+the AES key once. It copies both with the normal engine to every target of the job and checks
+the engine's verification. Then it schedules the deletion of every throwaway key on both sides
+with the shortest window OCI allows. With ``probe=True`` it also runs the live behaviour probes
 (``kms_key_backup.probes``) on the same keys before the deletion.
 
 The canary touches only keys it created: they carry the display name prefix
@@ -43,7 +43,8 @@ DISPLAY_NAME_PREFIX = "kms-key-backup-canary-"
 # whose clock runs a little behind the service's from being rejected.
 DELETION_WINDOW = datetime.timedelta(days=7, minutes=10)
 
-# The smallest shapes OCI offers, in bytes: the canary proves the path, not a key size.
+# Key shapes in bytes: AES-256 and RSA-2048, OCI's smallest RSA shape, because the canary proves the
+# path and not a key size.
 AES_LENGTH = 32
 RSA_LENGTH = 256
 
@@ -76,7 +77,7 @@ class Step:
         return data
 
     def failure_sentence(self) -> str:
-        """Name the failed call, the service's answer and the permission it needs."""
+        """Name the failed call, the service's status and code, and the permission it needs."""
         answer = f"{self.status} {self.code}" if self.status is not None else self.detail
         needs = permissions.OperationPermissions(self.operation, tuple(self.permissions), self.grant).describe()
         return f"{self.operation} in the {self.vault} vault failed ({answer}); it needs {needs}"
@@ -150,7 +151,7 @@ class StepRunner:
         try:
             value = call()
         except oci.exceptions.ServiceError as exc:
-            exc.original_request = None  # an import request body holds a wrapped key
+            exc.original_request = None  # an import request body contains a wrapped key
             step.outcome = FAILED
             step.status, step.code, step.opc_request_id = exc.status, exc.code, exc.request_id
             step.detail = str(exc.message)
@@ -400,7 +401,10 @@ def _verification_step(report: Report, created: dict[str, ThrowawayKey], labels:
 
 def _schedule_deletions(factory: ClientFactory, job: Job, target_vaults, run_id: str,
                         now: Callable[[], datetime.datetime], steps: StepRunner, result: CanaryResult) -> None:
-    """Schedule the deletion of every throwaway key; never raise, so cleanup always reports."""
+    """Schedule the deletion of every throwaway key.
+
+    A failed OCI call or wait becomes a failed step, so one key's failure does not stop the others.
+    """
     _find_untracked_copies(factory, job, target_vaults, run_id, result)
     for key in result.keys:
         management = factory.management_client(key.vault)

@@ -1,6 +1,6 @@
 """Live behaviour probes: OCI Vault behaviours the copy depends on that OCI does not document.
 
-Each probe runs one call on the canary's throwaway keys and reports what the service answered,
+Each probe runs one call on the canary's throwaway keys and reports the service's response,
 as ``accepted`` or ``refused`` with the status and code, so a user can send the output back as
 evidence. The engine reads nothing from them at run time. The call under observation is made
 without retries, so a refusal (often 409 IncorrectState, which the engine retries) is reported
@@ -107,7 +107,7 @@ class _ProbeContext:
     # --- observation ------------------------------------------------------------------------------
 
     def observe(self, probe: str, sdk_operation: str, run: Callable[[], str]) -> dict[str, Any]:
-        """Run one probe; ``run`` makes the observed call and returns a note on an accepted answer."""
+        """Run one probe; ``run`` makes the observed call and returns a note on an accepted call."""
         needed = permissions.for_operation(sdk_operation)
         observation: dict[str, Any] = {"probe": probe, "operation": needed.operation,
                                        "permissions": list(needed.permissions)}
@@ -117,7 +117,7 @@ class _ProbeContext:
             observation.update(observed=NOT_RUN, summary=f"{probe}: not run, {exc}")
             return observation
         except oci.exceptions.ServiceError as exc:
-            exc.original_request = None  # an import request body holds a wrapped key
+            exc.original_request = None  # an import request body contains a wrapped key
             observation.update(observed=REFUSED, status=exc.status, code=exc.code, message=str(exc.message),
                                opc_request_id=exc.request_id,
                                summary=f"{probe}: refused, {exc.status} {exc.code}")

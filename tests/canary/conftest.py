@@ -1,9 +1,9 @@
 """Fixtures of the canary tests: a place to run (the emulator, or a real tenancy), a job and snapshots.
 
-`place` is parametrized: `emulator` seeds the `emulator` fixture with a source vault in
-eu-frankfurt-1 and a target vault in eu-stockholm-1, each holding keys the canary must leave
-alone; `tenancy` uses the vaults named by the KMS_BACKUP_LIVE_* variables (tests/canary/live.py)
-and is skipped, with the reason, when they are not set. `run_cli` runs `main([...])` in-process.
+`place` is parametrized. `emulator` seeds the `emulator` fixture with a source vault in
+eu-frankfurt-1 and a target vault in eu-stockholm-1, each containing keys the canary must leave
+alone. `tenancy` uses the vaults named by the KMS_BACKUP_LIVE_* variables (tests/canary/live.py),
+and is skipped with the reason when they are not set. `run_cli` runs `main([...])` in-process.
 """
 
 from __future__ import annotations
