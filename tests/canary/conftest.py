@@ -2,7 +2,7 @@
 
 `place` is parametrized. `emulator` seeds the `emulator` fixture with a source vault in
 eu-frankfurt-1 and a target vault in eu-stockholm-1, each containing keys the canary must leave
-alone. `tenancy` uses the vaults named by the KMS_BACKUP_LIVE_* variables (tests/canary/live.py),
+alone. `tenancy` uses the vaults named by the KMS_BACKUP_LIVE_* variables (tests/canary/canary_helpers.py),
 and is skipped with the reason when they are not set. `run_cli` runs `main([...])` in-process.
 """
 
@@ -16,11 +16,9 @@ import pytest
 
 from kms_emulator.testing import make_oci_config
 from kms_key_backup import cli
-from kms_key_backup.canary import CANARY_TAG
 from kms_key_backup.clients import ClientFactory
-from kms_key_backup.inventory import list_all
 
-from live import tenancy_settings
+from canary_helpers import tenancy_settings
 
 SOURCE_REGION = "eu-frankfurt-1"
 TARGET_REGION = "eu-stockholm-1"
@@ -133,27 +131,3 @@ def run_cli(capsys):
         return CliResult(exit_code, captured.out, captured.err)
 
     return run
-
-
-def snapshot_other_keys(place: Place) -> dict:
-    """Return state, versions and tags of every key in both vaults that is not a canary key, read with the SDK."""
-    snapshot = {}
-    for region, vault_id, compartment_id in place.vaults():
-        vault = place.factory.get_vault(region, vault_id)
-        management = place.factory.management_client(vault)
-        compartments = {compartment_id, vault.compartment_id}
-        for compartment in sorted(compartments):
-            for summary in list_all(management.list_keys, compartment, limit=100):
-                if CANARY_TAG in (summary.freeform_tags or {}):
-                    continue
-                key = management.get_key(summary.id).data
-                versions = list_all(management.list_key_versions, summary.id, limit=100)
-                snapshot[summary.id] = {
-                    "lifecycle_state": key.lifecycle_state,
-                    "current_key_version": key.current_key_version,
-                    "freeform_tags": key.freeform_tags,
-                    "defined_tags": key.defined_tags,
-                    "display_name": key.display_name,
-                    "versions": sorted((v.id, v.lifecycle_state) for v in versions),
-                }
-    return snapshot

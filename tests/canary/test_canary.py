@@ -7,8 +7,7 @@ import pytest
 from kms_emulator import AdminClient
 from kms_key_backup.canary import CANARY_TAG, DISPLAY_NAME_PREFIX
 
-from conftest import snapshot_other_keys
-from live import REQUIRED, tenancy_settings
+from canary_helpers import REQUIRED, snapshot_other_keys, tenancy_settings
 
 CANARY_OPERATIONS = {
     "CreateKey": ["KEY_CREATE"],

@@ -20,6 +20,9 @@ import dataclasses
 import os
 from typing import Mapping
 
+from kms_key_backup.canary import CANARY_TAG
+from kms_key_backup.inventory import list_all
+
 REQUIRED = (
     "KMS_BACKUP_LIVE_PROFILE",
     "KMS_BACKUP_LIVE_COMPARTMENT_ID",
@@ -52,3 +55,27 @@ def tenancy_settings(environ: Mapping[str, str] | None = None) -> tuple[TenancyS
     values = [environ[name] for name in REQUIRED]
     config_file = environ.get(CONFIG_FILE) or os.path.expanduser("~/.oci/config")
     return TenancySettings(config_file, *values), ""
+
+
+def snapshot_other_keys(place) -> dict:
+    """Return state, versions and tags of every key in both vaults that is not a canary key, read with the SDK."""
+    snapshot = {}
+    for region, vault_id, compartment_id in place.vaults():
+        vault = place.factory.get_vault(region, vault_id)
+        management = place.factory.management_client(vault)
+        compartments = {compartment_id, vault.compartment_id}
+        for compartment in sorted(compartments):
+            for summary in list_all(management.list_keys, compartment, limit=100):
+                if CANARY_TAG in (summary.freeform_tags or {}):
+                    continue
+                key = management.get_key(summary.id).data
+                versions = list_all(management.list_key_versions, summary.id, limit=100)
+                snapshot[summary.id] = {
+                    "lifecycle_state": key.lifecycle_state,
+                    "current_key_version": key.current_key_version,
+                    "freeform_tags": key.freeform_tags,
+                    "defined_tags": key.defined_tags,
+                    "display_name": key.display_name,
+                    "versions": sorted((v.id, v.lifecycle_state) for v in versions),
+                }
+    return snapshot
