@@ -4,7 +4,8 @@ fdk calls ``handler`` once per invocation. Everything else lives in ``kms_key_ba
 this file only hands fdk's context and body over and wraps the result in an fdk response.
 
 Invocation body: empty (sweep the configured keys), ``{"trigger": "schedule"}`` (a Resource
-Scheduler sweep), a JSON job fragment that narrows the configured job, or an OCI Events
+Scheduler sweep), ``{"trigger": "canary"}`` with an optional ``"probe": true`` (the doctor canary,
+docs/live-verification.md), a JSON job fragment that narrows the configured job, or an OCI Events
 CloudEvent for a Vault key. The response is the JSON run report; its ``status`` is ``ok``,
 ``partial``, ``failed`` or ``invalid_input``. HTTP status 200 carries ``ok`` and ``partial``,
 502 carries ``failed`` and ``invalid_input`` (fdk passes only 200, 502 and 504 through).

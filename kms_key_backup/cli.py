@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import oci
 
-from kms_key_backup import auth, doctor, exportfile, keyexport, keywrap, legacy, pemfile, recheck, restore
+from kms_key_backup import auth, canary, doctor, exportfile, keyexport, keywrap, legacy, pemfile, recheck, restore
 from kms_key_backup.clients import ClientFactory
 from kms_key_backup.engine import run_job
 from kms_key_backup.errors import InvalidInputError, KmsBackupError
@@ -267,13 +267,44 @@ def cmd_verify(args: argparse.Namespace, output: Output) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, output: Output) -> int:
-    """Check authentication and every vault of a job, without exporting or importing anything."""
+    """Check authentication and every vault of a job; with --canary or --probe, run the canary."""
     job = load_job_file(args.job)
+    if args.canary or args.probe:
+        return _run_canary(args, output, job)
+    if args.deep:
+        raise InvalidInputError("--deep", True, "only applies to the canary", "Add --canary, or leave --deep out.")
     checks = doctor.run_checks(build_factory(args), job)
     failed = [check for check in checks if not check["ok"]]
     text = [f"{'ok    ' if check['ok'] else 'FAILED'} {check['check']}: {check['detail']}" for check in checks]
     output.result({"status": "failed" if failed else "ok", "checks": checks}, text)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _run_canary(args: argparse.Namespace, output: Output, job: Job) -> int:
+    output.progress("doctor canary: creating throwaway keys in the source vault; their deletion is "
+                    "scheduled at the end, whatever the outcome")
+    result = canary.run_canary(build_factory(args), job, probe=args.probe, deep_verify=True if args.deep else None)
+    document = result.to_dict()
+    output.result(document, canary_text(document))
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def canary_text(document: dict[str, Any]) -> list[str]:
+    """Render a canary result as one line per step and probe, then the verdict."""
+    text = [f"canary run {document['run_id']}"]
+    for step in document["steps"]:
+        permissions = ", ".join(step["permissions"]) or step["grant"]
+        line = f"{step['outcome'].upper():7} {step['step']}: {step['operation']} [{permissions}] in {step['vault']}"
+        if step.get("status") is not None:
+            line += f": {step['status']} {step['code']} (opc-request-id {step['opc_request_id']})"
+        if step["detail"]:
+            line += f" - {step['detail']}"
+        text.append(line)
+    if document.get("probes"):
+        text.append("probes (observed facts; the engine does not depend on them):")
+        text.extend(f"  {probe['summary']}" for probe in document["probes"])
+    text.append(f"verdict: {document['verdict']}")
+    return text
 
 
 # --- original script -----------------------------------------------------------------------------
@@ -410,8 +441,19 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--deep", action="store_true",
                         help="also export both sides under a throwaway in-memory key and compare material digests")
 
-    doctor_parser = add("doctor", cmd_doctor, "check authentication, vaults and permissions of a job; change nothing")
+    doctor_parser = add("doctor", cmd_doctor, "check authentication, vaults and permissions of a job; change "
+                        "nothing unless --canary or --probe is given")
     doctor_parser.add_argument("--job", required=True, help="job JSON file (see docs/job.md)")
+    doctor_parser.add_argument(
+        "--canary", action="store_true",
+        help="create throwaway keys in the source vault, copy them to every target, verify, then schedule "
+             "their deletion (7 days); see docs/live-verification.md")
+    doctor_parser.add_argument(
+        "--probe", action="store_true",
+        help="run the canary and also report undocumented OCI behaviours observed on its throwaway keys")
+    doctor_parser.add_argument(
+        "--deep", action="store_true",
+        help="with --canary: also compare key material digests of source and copies (needs KEY_EXPORT in the targets)")
 
     return parser
 

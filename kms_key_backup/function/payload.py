@@ -6,6 +6,8 @@ The function accepts four kinds of body, distinguished by their shape:
   and a Resource Scheduler schedule without a body parameter both send this.
 - ``{"trigger": "schedule"}``: a sweep started by a Resource Scheduler schedule whose body
   parameter names itself, so logs and metrics can tell scheduled runs from manual ones.
+- ``{"trigger": "canary"}`` or ``{"trigger": "canary", "probe": true}``: the doctor canary on the
+  configured vaults (docs/live-verification.md), with the live behaviour probes when asked.
 - an OCI Events CloudEvent (CloudEvents 0.1, with ``eventType`` and ``data``): sync the key that
   ``data.resourceId`` names.
 - any other JSON object: a job fragment (``selection``, ``versions``, ``options``, ``targets``,
@@ -26,6 +28,7 @@ TRIGGER_SWEEP = "sweep"
 TRIGGER_SCHEDULE = "schedule"
 TRIGGER_PAYLOAD = "payload"
 TRIGGER_EVENT = "event"
+TRIGGER_CANARY = "canary"
 
 FRAGMENT_FIELDS = ("source", "targets", "selection", "versions", "options")
 
@@ -79,6 +82,8 @@ class Invocation:
     trigger: str
     fragment: dict[str, Any] | None = None
     event: KeyEvent | None = None
+    probe: bool = False
+    """For a canary: also run the live behaviour probes."""
 
 
 def parse_invocation(body: bytes) -> Invocation:
@@ -202,10 +207,12 @@ def find_key_id(data: dict[str, Any]) -> str | None:
 
 def _parse_trigger(document: dict[str, Any]) -> Invocation:
     trigger = document["trigger"]
+    if trigger == TRIGGER_CANARY:
+        return _parse_canary(document)
     if trigger != TRIGGER_SCHEDULE:
         raise invalid("payload.trigger", trigger, "not a supported trigger",
-                      'Use {"trigger": "schedule"} for a Resource Scheduler body, or leave '
-                      "trigger out.")
+                      'Use {"trigger": "schedule"} for a Resource Scheduler body, '
+                      '{"trigger": "canary"} for the canary, or leave trigger out.')
     extra = sorted(set(document) - {"trigger"})
     if extra:
         raise invalid(f"payload.{extra[0]}", document[extra[0]],
@@ -214,3 +221,16 @@ def _parse_trigger(document: dict[str, Any]) -> Invocation:
                       '{"trigger": "schedule"}, or send a job fragment without trigger.')
     return Invocation(TRIGGER_SCHEDULE)
 
+
+
+def _parse_canary(document: dict[str, Any]) -> Invocation:
+    extra = sorted(set(document) - {"trigger", "probe"})
+    if extra:
+        raise invalid(f"payload.{extra[0]}", document[extra[0]], "not allowed in a canary body",
+                      'Send {"trigger": "canary"}, optionally with "probe": true; the canary uses '
+                      "the configured source and targets.")
+    probe = document.get("probe", False)
+    if not isinstance(probe, bool):
+        raise invalid("payload.probe", probe, "not true or false",
+                      'Send "probe": true to run the live behaviour probes, or leave it out.')
+    return Invocation(TRIGGER_CANARY, probe=probe)

@@ -23,14 +23,14 @@ from typing import Any, Mapping
 
 import oci
 
-from kms_key_backup import logs
+from kms_key_backup import canary, logs
 from kms_key_backup.clients import ClientFactory
 from kms_key_backup.engine import run_job
 from kms_key_backup.errors import InvalidInputError, KmsBackupError, PreflightError
 from kms_key_backup.function import events
 from kms_key_backup.function.authority import apply_payload, payload_error
 from kms_key_backup.function.config import FunctionConfig, load_config
-from kms_key_backup.function.payload import (TRIGGER_EVENT, TRIGGER_PAYLOAD, Invocation,
+from kms_key_backup.function.payload import (TRIGGER_CANARY, TRIGGER_EVENT, TRIGGER_PAYLOAD, Invocation,
                                              parse_invocation)
 from kms_key_backup.job import Job, parse_job
 from kms_key_backup.metrics import post_run_metrics, run_metrics_from_report
@@ -196,6 +196,8 @@ class FunctionRuntime:
             job = self._job_from_payload(config, invocation.fragment)
 
         factory = self.factory(config)
+        if invocation.trigger == TRIGGER_CANARY:
+            return _run_canary(config, factory, invocation, call_id, run_id)
         event_fields: dict[str, Any] = {}
         if invocation.trigger == TRIGGER_EVENT:
             event = invocation.event
@@ -257,6 +259,18 @@ class FunctionRuntime:
                          config.metrics_namespace, compartment_id,
                          {"source_region": source.region, "source_vault_id": source.vault_id,
                           "trigger": trigger})
+
+
+def _run_canary(config: FunctionConfig, factory: ClientFactory, invocation: Invocation, call_id: str | None,
+                run_id: str) -> InvocationResult:
+    """Run the doctor canary on the configured vaults; a failed verdict answers 502."""
+    # NOTE: the canary does not watch the invocation deadline. It takes seconds on OCI, so
+    # invoke it with a function timeout of a few minutes.
+    result = canary.run_canary(factory, config.job, probe=invocation.probe, run_id=run_id)
+    document = result.to_dict()
+    document.update({"call_id": call_id, "trigger": invocation.trigger})
+    logger.info("canary finished", extra={"passed": result.passed, "verdict": document["verdict"]})
+    return InvocationResult(200 if result.passed else HTTP_STATUS[STATUS_FAILED], document)
 
 
 def _job_for_key(job: Job, key_id: str) -> Job:
