@@ -97,7 +97,7 @@ class Kms:
         self.signer = signer
         self.admin = AdminClient(emulator.url)
 
-    def _wait(self, client, fetch, state: str):
+    def wait_state(self, client, fetch, state: str):
         """Wait until `fetch()` (a get call) returns `state`, with `oci.wait_until`.
 
         `oci.wait_until` sleeps a whole second before its first poll, so the emulator's lifecycle
@@ -132,7 +132,7 @@ class Kms:
         details = models.CreateVaultDetails(compartment_id=compartment_id, display_name=f"vault-{region}",
                                             vault_type=vault_type)
         vault = client.create_vault(details).data
-        return self._wait(client, lambda: client.get_vault(vault.id), "ACTIVE")
+        return self.wait_state(client, lambda: client.get_vault(vault.id), "ACTIVE")
 
     def create_key(self, vault, compartment_id: str, algorithm: str = "AES", length: int = 32,
                    protection_mode: str = "SOFTWARE", name: str = "key", curve_id: str | None = None, tags=None):
@@ -145,11 +145,11 @@ class Kms:
 
     def wait_key(self, vault, key_id: str, state: str = "ENABLED"):
         client = self.management(vault)
-        return self._wait(client, lambda: client.get_key(key_id), state)
+        return self.wait_state(client, lambda: client.get_key(key_id), state)
 
     def wait_key_version(self, vault, key_id: str, key_version_id: str, state: str = "ENABLED"):
         client = self.management(vault)
-        return self._wait(client, lambda: client.get_key_version(key_id, key_version_id), state)
+        return self.wait_state(client, lambda: client.get_key_version(key_id, key_version_id), state)
 
     def rotate(self, vault, key_id: str):
         """Create a key version, wait until it and the key are ENABLED, and return the version."""

@@ -115,7 +115,15 @@ def _copy_all(ctx: RunContext, keys: list[SourceKey], targets: list[_TargetState
     def work(key: SourceKey) -> None:
         if ctx.deadline_reached():
             report.deadline_reached = True
-            report.add_left(key.id)
+            # Keys the summary already shows as uncopyable cost no call, so they are still reported.
+            reason = unsupported_reason(key.protection_mode, key.algorithm, key.lifecycle_state,
+                                        ctx.job.options.wrapping_algorithm)
+            if reason is None:
+                report.add_left(key.id)
+            else:
+                report.add_key(KeyResult(source_key_id=key.id, display_name=key.display_name,
+                                         algorithm=key.algorithm, protection_mode=key.protection_mode,
+                                         compartment_id=key.compartment_id, reason=reason))
             return
         report.add_key(_copy_key(ctx, key, targets))
 

@@ -137,7 +137,7 @@ class Report:
 
     def add_key(self, result: KeyResult) -> None:
         with self._lock:
-            if result.reason and not result.targets:
+            if result.reason:
                 self.unsupported.append(result)
             else:
                 self.keys.append(result)
