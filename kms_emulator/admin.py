@@ -80,7 +80,7 @@ def handle_admin(server, method: str, path: str, raw: bytes):
 
 
 class AdminError(Exception):
-    """An admin API call failed; `status` and `code` come from the emulator's answer."""
+    """An admin API call failed; `status` and `code` come from the emulator's response."""
 
     def __init__(self, status: int, code: str, message: str):
         super().__init__(f"{status} {code}: {message}")

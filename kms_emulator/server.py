@@ -25,7 +25,7 @@ ADMIN_PREFIX = "/_emulator/"
 
 
 class _Dropped(Exception):
-    """Close the connection without an answer (an injected `drop` fault)."""
+    """Close the connection without a response (an injected `drop` fault)."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -218,7 +218,7 @@ class EmulatorServer:
         except errors.ServiceError as exc:
             self.calls.finish(entry, exc.status, exc.code)
             if exc.status >= 500 or exc.status == 429:
-                logger.info("%s answered %s %s: %s", route.operation, exc.status, exc.code, exc.message)
+                logger.info("%s returned %s %s: %s", route.operation, exc.status, exc.code, exc.message)
             raise
         except _Dropped:
             self.calls.finish(entry, 0, "ConnectionDropped")

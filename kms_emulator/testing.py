@@ -1,7 +1,7 @@
 """Test helpers for code that runs against the emulator: API-key worlds, `oci` configs, and SDK clients.
 
 Every client built here has no circuit breaker: the SDK's default one is shared by the whole
-process and opens after ten 409, 429 or 5xx answers, which tests provoke on purpose.
+process and opens after ten 409, 429 or 5xx responses, which tests provoke on purpose.
 """
 
 import dataclasses

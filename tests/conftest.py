@@ -4,7 +4,7 @@
 - `world` (session): two tenancies ("main" and "other"), each with two compartments and one user
   of `api_key` (see `kms_emulator.testing.World`).
 - `emulator` (per test): a fresh `EmulatorServer` on 127.0.0.1 and a free port, seeded with `world`,
-  with a 20 ms lifecycle delay; it stops when the test ends, so no state leaks between tests.
+  with a 20 ms lifecycle delay. It stops when the test ends, so no state leaks between tests.
 - `oci_config` (per test): an `oci` config dict for the main tenancy's user in eu-frankfurt-1, its
   private key in a temporary file. `kms_emulator.testing.make_oci_config` builds one for another
   tenancy or region.

@@ -2,7 +2,7 @@
 
 Every field the emulator sends must be a field of the SDK model, and every model field must be
 either sent or listed below as a documented omission (docs/emulator.md), so a new SDK field fails
-this test until someone decides how the emulator answers it.
+this test until someone decides how the emulator responds.
 """
 
 import oci
@@ -86,7 +86,7 @@ def test_export_fields_match_sdk_model(kms, world, vault, caller_key_3072):
 
 @pytest.mark.parametrize("model", [km.Key, km.KeySummary, km.KeyVersion, km.Vault, km.WrappingKey])
 def test_lifecycle_states_are_sdk_enums(model):
-    # The states the emulator can answer, per backend.py and models.py.
+    # The states the emulator can return, per backend.py and models.py.
     emitted = {"CREATING", "ENABLING", "ENABLED", "DISABLING", "DISABLED", "SCHEDULING_DELETION", "PENDING_DELETION",
                "CANCELLING_DELETION", "DELETED"}
     if model is km.Vault:

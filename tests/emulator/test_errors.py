@@ -1,4 +1,4 @@
-"""Error answers: each check asserts the HTTP status and the OCI error code the SDK raises."""
+"""Error responses: each check asserts the HTTP status and the OCI error code the SDK raises."""
 
 import base64
 
