@@ -32,7 +32,7 @@ LOG = logging.getLogger(__name__)
 # Lifecycle transitions take about 50 ms on the emulator and seconds on OCI. oci.wait_until
 # (SDK 2.189.0) always sleeps one second before its first poll, so a few short polls come first
 # and oci.wait_until handles the long tail.
-FIRST_POLL_SECONDS = 0.05
+FIRST_POLL_SECONDS = 0.06
 QUICK_POLL_LIMIT_SECONDS = 0.8
 MAX_POLL_INTERVAL_SECONDS = 5
 MAX_WAIT_SECONDS = 600
@@ -40,6 +40,14 @@ FAILED_STATES = ("DISABLED", "DELETED", "DELETING", "PENDING_DELETION", "SCHEDUL
 
 # Defined tags of this namespace are set by OCI itself on every resource.
 ORACLE_TAG_NAMESPACE = "Oracle-Tags"
+
+
+@dataclass(frozen=True)
+class TargetVersion:
+    """A version of a copy, as verification needs it."""
+
+    id: str
+    public_key: str | None  # PEM, for RSA versions only
 
 
 @dataclass
@@ -321,6 +329,10 @@ class TargetCopier:
             duration_ms=round((time.monotonic() - started) * 1000, 1)))
 
         key = self._wait(lambda: self.management.get_key(target_key_id), response, f"copy {target_key_id}").data
+        if self.key.algorithm != "RSA":
+            # The first version of an ENABLED key is ENABLED, and only RSA verification needs the
+            # version's public key, so an AES copy needs no version read.
+            return target_key_id, TargetVersion(key.current_key_version, None)
         target_version_id = key.current_key_version
         try:
             version_response = self.management.get_key_version(target_key_id, target_version_id)
@@ -328,7 +340,7 @@ class TargetCopier:
             raise service_failure("get_key_version", target_version_id, exc) from exc
         version = self._wait(lambda: self.management.get_key_version(target_key_id, target_version_id),
                              version_response, f"version {target_version_id}").data
-        return target_key_id, version
+        return target_key_id, TargetVersion(version.id, version.public_key)
 
     def _warn(self, message: str) -> None:
         LOG.warning(message, extra=self.ctx.log_extra("import", key_id=self.key.id))
