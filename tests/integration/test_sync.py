@@ -375,3 +375,18 @@ def test_two_copies_of_one_key_fail_that_key_only(vaults, small_keys, factory, j
     assert twin.id in target["error"]["message"]
     assert export_and_import_calls(vaults.kms.admin) == []
     assert data["status"] == "partial"
+
+
+def test_rate_limit_stays_under_service_throttle(vaults, factory, job_data):
+    for index in range(12):
+        vaults.kms.create_key(vaults.source, vaults.compartment_id, algorithm="AES", length=32, name=f"aes-{index}")
+    # A dry run reads each key twice at once. The client limit sits below the service's, so
+    # network jitter cannot push the calls over it.
+    vaults.kms.admin.update_settings(throttle_rps=10)
+    job = parse_job({**job_data, "options": {"requests_per_second": 8, "dry_run": True, "concurrency": 8}})
+    vaults.kms.admin.clear_calls()
+
+    report = run_job(job, factory)
+
+    assert report.status == "ok"
+    assert [c for c in vaults.kms.admin.calls() if c["status"] == 429] == []
