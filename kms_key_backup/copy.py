@@ -9,6 +9,7 @@ copy's current version is the copy of the newest version copied.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -61,9 +62,24 @@ class RunContext:
     deadline: float | None = None  # a time.monotonic() value
     warn: Callable[[str], None] = lambda message: None
     ephemeral_key: EphemeralWrappingKey = field(default_factory=EphemeralWrappingKey)
+    longest_version_seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def deadline_reached(self) -> bool:
-        return self.deadline is not None and time.monotonic() >= self.deadline
+        """Tell whether a version started now could end after the deadline.
+
+        The estimate is the longest version copy of this run so far, so the first version of a
+        run starts whenever the deadline has not passed.
+        """
+        if self.deadline is None:
+            return False
+        with self._lock:
+            estimate = self.longest_version_seconds
+        return time.monotonic() + estimate >= self.deadline
+
+    def record_version_seconds(self, seconds: float) -> None:
+        with self._lock:
+            self.longest_version_seconds = max(self.longest_version_seconds, seconds)
 
     def log_extra(self, step: str, **fields) -> dict:
         return {"run_id": self.run_id, "step": step, **fields}
@@ -249,6 +265,7 @@ class TargetCopier:
                     LOG.info("deadline reached; %d version(s) of %s left", len(to_copy) - index, self.key.id,
                              extra=self.ctx.log_extra("copy", key_id=self.key.id))
                     break
+                started = time.monotonic()
                 if target_key_id is None:
                     target_key_id, target_version_response = self._create(source_version_id)
                     self.result.target_key_id = target_key_id
@@ -261,6 +278,7 @@ class TargetCopier:
                                        target_key_version_id=target_version_response.id)
                 self._verify(result, target_key_id, target_version_response.public_key)
                 self.result.versions_copied.append(result)
+                self.ctx.record_version_seconds(time.monotonic() - started)
         finally:
             if tags_dirty and target_key_id is not None:
                 self._record(target_key_id, current_tags, CopiedVersions(count, last))
