@@ -39,8 +39,9 @@ class _TargetState:
 def run_job(job: Job, factory: ClientFactory, deadline: float | None = None, run_id: str | None = None) -> Report:
     """Run a job and return its report.
 
-    ``deadline`` is a ``time.monotonic()`` value after which no new key or version is started.
-    ``options.deadline_seconds`` sets another one, counted from now, and the earlier one applies.
+    ``deadline`` is a ``time.monotonic()`` value. No key or version starts once the longest
+    version copy of the run so far would end after it. ``options.deadline_seconds`` sets another
+    deadline, counted from now, and the earlier one applies.
     """
     run_id = run_id or uuid.uuid4().hex
     report = Report(run_id=run_id, dry_run=job.options.dry_run)

@@ -1,8 +1,8 @@
 """Inventory: the selected source keys and the copies that already exist in each target.
 
-Reads cost API calls, and a sweep with nothing new must stay near one source read per key, so
-the inventory reads key summaries with ``list_keys`` (which carry protection mode, algorithm,
-state and freeform tags) and calls ``get_key`` only for keys that can be copied.
+A sweep with nothing new must stay near one source read per key. The inventory therefore reads
+key summaries with ``list_keys``, which carry protection mode, algorithm, state and freeform
+tags, and calls ``get_key`` only for keys that can be copied.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class SourceKey:
 @dataclass
 class SourceInventory:
     keys: list[SourceKey]
-    missing_key_ids: list[dict]  # {"key_id", "reason"} for key_ids the source vault does not hold
+    missing_key_ids: list[dict]  # {"key_id", "reason"} for key_ids not found in the source vault
     reconciliation: dict | None
 
 

@@ -75,7 +75,7 @@ def _job(job_data: dict, target_vault_id: str):
     return parse_job({**job_data, "targets": [target], "options": {**job_data["options"], "concurrency": 1}})
 
 
-def test_crash_after_every_call_then_rerun_makes_exact_copy(vaults, crash_keys, job_data, emulator, oci_config):
+def test_rerun_after_crash_makes_exact_copy(vaults, crash_keys, job_data, emulator, oci_config):
     def factory(**kwargs):
         cls = CrashingFactory if "writes" in kwargs else ClientFactory
         return cls(oci_config, kms_endpoint_template=emulator.kms_endpoint_template,
