@@ -45,7 +45,7 @@ CANARY_FIRST_TARGET_OPERATIONS = ("schedule_key_deletion", "disable_key", "decry
 CANARY_OTHER_TARGET_OPERATIONS = ("schedule_key_deletion",)
 
 
-def needed(operations: tuple[str, ...]) -> set[str]:
+def permissions_of(operations: tuple[str, ...]) -> set[str]:
     """Return the IAM permissions of SDK operations, from the table the canary reports."""
     return {permission for operation in operations for permission in permissions.for_operation(operation).permissions}
 
@@ -124,7 +124,7 @@ output "config" {{
 
 @pytest.fixture(scope="module")
 def rendered(terraform_bin, terraform_env, tmp_path_factory) -> dict:
-    """Apply the modules, with the canary off and on and with every config input set; return the outputs."""
+    """Apply the modules with the canary off and on and with every config input set, and return the outputs."""
     root = tmp_path_factory.mktemp("canary")
     (root / "main.tf").write_text(statements_module("canary_off", False) + statements_module("canary_on", True)
                                   + CONFIG_MODULE)
@@ -201,7 +201,7 @@ def test_added_statements_name_a_vault(rendered):
 
 
 def test_added_statements_narrowed_by_permission(rendered):
-    canary_permissions = needed(CANARY_SOURCE_OPERATIONS + CANARY_FIRST_TARGET_OPERATIONS) | {"KEY_EXPORT"}
+    canary_permissions = permissions_of(CANARY_SOURCE_OPERATIONS + CANARY_FIRST_TARGET_OPERATIONS) | {"KEY_EXPORT"}
     added = added_statements(rendered)
 
     assert added
@@ -213,15 +213,15 @@ def test_added_statements_narrowed_by_permission(rendered):
 
 def test_source_grants_match_canary_calls(rendered):
     # With a key list, the regular export statement cannot cover the throwaway keys.
-    assert grants_in(rendered, SOURCE_VAULT) == needed(CANARY_SOURCE_OPERATIONS) | {"KEY_EXPORT"}
+    assert grants_in(rendered, SOURCE_VAULT) == permissions_of(CANARY_SOURCE_OPERATIONS) | {"KEY_EXPORT"}
 
 
 def test_first_target_grants_match_probes(rendered):
-    assert grants_in(rendered, FIRST_TARGET_VAULT) == needed(CANARY_FIRST_TARGET_OPERATIONS)
+    assert grants_in(rendered, FIRST_TARGET_VAULT) == permissions_of(CANARY_FIRST_TARGET_OPERATIONS)
 
 
 def test_other_target_grants_deletion_only(rendered):
-    assert grants_in(rendered, SECOND_TARGET_VAULT) == needed(CANARY_OTHER_TARGET_OPERATIONS)
+    assert grants_in(rendered, SECOND_TARGET_VAULT) == permissions_of(CANARY_OTHER_TARGET_OPERATIONS)
 
 
 def test_source_grants_in_canary_compartment(rendered):
