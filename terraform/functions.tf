@@ -28,5 +28,10 @@ resource "oci_functions_function" "this" {
       condition     = length(local.targets) > 0
       error_message = "No target vault: set targets, or create_target_vault = true with target_vault_compartment_id."
     }
+
+    precondition {
+      condition     = var.deadline_margin_seconds < var.function_timeout_in_seconds
+      error_message = "deadline_margin_seconds (${var.deadline_margin_seconds}) must be less than function_timeout_in_seconds (${var.function_timeout_in_seconds}), or the function would stop before starting any work."
+    }
   }
 }

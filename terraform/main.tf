@@ -30,8 +30,8 @@ locals {
   source_key_compartment_ids = length(var.source_key_compartment_ids) > 0 ? var.source_key_compartment_ids : [var.source_vault_compartment_id]
 
   # The function posts its metrics to the source vault's compartment unless told otherwise, and the
-  # alarms read them from there.
-  metrics_compartment_id = var.source_vault_compartment_id
+  # alarms read them from the same compartment.
+  metrics_compartment_id = coalesce(var.metrics_compartment_id, var.source_vault_compartment_id)
   metrics_enabled        = var.metrics_namespace != ""
 }
 
@@ -50,17 +50,24 @@ module "function_config" {
       display_name_template = target.display_name_template
     }
   ]
-  key_ids                = var.key_ids
-  key_names              = var.key_names
-  key_tags               = var.key_tags
-  all_software_keys      = var.all_software_keys
-  exclude_key_ids        = var.exclude_key_ids
-  exclude_key_names      = var.exclude_key_names
-  versions               = var.versions
-  deep_verify            = var.deep_verify
-  concurrency            = var.concurrency
-  metrics_namespace      = var.metrics_namespace
-  metrics_compartment_id = local.metrics_compartment_id
+  key_ids                 = var.key_ids
+  key_names               = var.key_names
+  key_tags                = var.key_tags
+  all_software_keys       = var.all_software_keys
+  exclude_key_ids         = var.exclude_key_ids
+  exclude_key_names       = var.exclude_key_names
+  versions                = var.versions
+  wrapping_algorithm      = var.wrapping_algorithm
+  deep_verify             = var.deep_verify
+  concurrency             = var.concurrency
+  requests_per_second     = var.requests_per_second
+  allow_payload_targets   = var.allow_payload_targets
+  allow_payload_widen     = var.allow_payload_widen
+  metrics_namespace       = var.metrics_namespace
+  metrics_compartment_id  = local.metrics_compartment_id
+  deadline_margin_seconds = var.deadline_margin_seconds
+  log_level               = var.log_level
+  log_payload             = var.log_payload
 }
 
 module "policy_statements" {
@@ -83,6 +90,7 @@ module "policy_statements" {
     }
   ]
   allow_target_export    = var.deep_verify
+  enable_canary          = var.enable_canary
   metrics_namespace      = var.metrics_namespace
   metrics_compartment_id = local.metrics_compartment_id
 }

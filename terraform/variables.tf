@@ -250,6 +250,90 @@ variable "concurrency" {
   description = "Number of keys copied at once."
   type        = number
   default     = 4
+
+  validation {
+    condition     = var.concurrency >= 1 && var.concurrency <= 32 && floor(var.concurrency) == var.concurrency
+    error_message = "concurrency must be a whole number from 1 to 32."
+  }
+}
+
+variable "requests_per_second" {
+  description = "Client-side limit of Vault calls a second, per region and call category. Null leaves the function's default of 10, the documented Vault limit per tenancy."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.requests_per_second == null || try(var.requests_per_second >= 0.1 && var.requests_per_second <= 1000, false)
+    error_message = "requests_per_second must be null or a number of calls a second from 0.1 to 1000."
+  }
+}
+
+variable "wrapping_algorithm" {
+  description = "Algorithm that wraps each exported key version: RSA_OAEP_AES_SHA256 (any key) or RSA_OAEP_SHA256 (AES keys only)."
+  type        = string
+  default     = "RSA_OAEP_AES_SHA256"
+
+  validation {
+    condition     = contains(["RSA_OAEP_AES_SHA256", "RSA_OAEP_SHA256"], var.wrapping_algorithm)
+    error_message = "wrapping_algorithm must be RSA_OAEP_AES_SHA256 or RSA_OAEP_SHA256."
+  }
+}
+
+variable "allow_payload_targets" {
+  description = "Let an invocation payload name its own target vaults instead of a subset of targets. The policy still grants import into the configured targets only."
+  type        = bool
+  default     = false
+}
+
+variable "allow_payload_widen" {
+  description = "Let an invocation payload select keys, versions and source compartments outside the configured selection."
+  type        = bool
+  default     = false
+}
+
+variable "deadline_margin_seconds" {
+  description = "Seconds before the invocation deadline at which the function stops starting new keys and versions. It must cover the keys in flight and up to 10 s to post metrics."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.deadline_margin_seconds >= 0 && var.deadline_margin_seconds < 300
+    error_message = "deadline_margin_seconds must be from 0 to 299."
+  }
+}
+
+variable "log_level" {
+  description = "Level of the function's JSON log lines: INFO or DEBUG."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["INFO", "DEBUG"], var.log_level)
+    error_message = "log_level must be INFO or DEBUG."
+  }
+}
+
+variable "log_payload" {
+  description = "Log each invocation payload. Off by default, because a payload may name keys and vaults."
+  type        = bool
+  default     = false
+}
+
+variable "enable_canary" {
+  description = "Let the function run the canary (body {\"trigger\": \"canary\"}, optionally with \"probe\": true). Adds policy statements, narrowed to the source and target vaults, to create, rotate, disable and schedule deletion of throwaway keys and to encrypt and decrypt with them. With key_ids, export in the canary compartment is no longer limited to key_ids."
+  type        = bool
+  default     = false
+}
+
+variable "metrics_compartment_id" {
+  description = "Compartment of the run metrics, where the alarms read them and the policy allows posting. Null means the source vault's compartment."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.metrics_compartment_id == null || can(regex("^ocid1\\.(compartment|tenancy)\\.oc[0-9]+\\.", coalesce(var.metrics_compartment_id, "x")))
+    error_message = "metrics_compartment_id must be a compartment OCID (ocid1.compartment...), the tenancy OCID, or null."
+  }
 }
 
 variable "metrics_namespace" {

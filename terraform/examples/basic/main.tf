@@ -33,6 +33,7 @@ module "kms_key_backup" {
   create_target_vault         = var.create_target_vault
   target_vault_compartment_id = var.create_target_vault ? var.compartment_ocid : null
 
-  key_tags    = var.key_tags
-  alarm_email = var.alarm_email == "" ? null : var.alarm_email
+  key_tags      = var.key_tags
+  enable_canary = var.enable_canary
+  alarm_email   = var.alarm_email == "" ? null : var.alarm_email
 }

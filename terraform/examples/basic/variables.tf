@@ -93,6 +93,12 @@ variable "key_tags" {
   default     = {}
 }
 
+variable "enable_canary" {
+  description = "Grant the policy statements of the canary, which creates, copies and schedules the deletion of throwaway keys when the function is invoked with {\"trigger\": \"canary\"}."
+  type        = bool
+  default     = false
+}
+
 variable "alarm_email" {
   description = "E-mail address that receives the alarms, or null."
   type        = string

@@ -28,6 +28,7 @@ locals {
     KMS_BACKUP_EXCLUDE_KEY_IDS        = join(",", var.exclude_key_ids)
     KMS_BACKUP_EXCLUDE_KEY_NAMES      = join(",", var.exclude_key_names)
     KMS_BACKUP_METRICS_COMPARTMENT_ID = var.metrics_compartment_id == null ? "" : var.metrics_compartment_id
+    KMS_BACKUP_REQUESTS_PER_SECOND    = var.requests_per_second == null ? "" : tostring(var.requests_per_second)
   }
 
   config = merge(

@@ -115,6 +115,17 @@ variable "concurrency" {
   }
 }
 
+variable "requests_per_second" {
+  description = "Client-side limit of Vault calls a second, per region and call category. Null leaves the function's default of 10, the documented Vault limit per tenancy."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.requests_per_second == null || try(var.requests_per_second >= 0.1 && var.requests_per_second <= 1000, false)
+    error_message = "requests_per_second must be null or a number of calls a second from 0.1 to 1000."
+  }
+}
+
 variable "allow_payload_targets" {
   description = "Let an invocation payload name its own targets."
   type        = bool

@@ -12,6 +12,18 @@
 #   UpdateKey (provenance tags)      KEY_UPDATE                manage keys
 #   GetVault, GetVaultUsage          VAULT_READ                read vaults
 # Where a verb grants more than the copy needs, `request.permission` narrows the statement.
+#
+# With enable_canary, the canary and its probes also call these on their throwaway keys:
+#   CreateKey                        KEY_CREATE                manage keys   source
+#   CreateKeyVersion                 KEY_ROTATE                manage keys   source
+#   ScheduleKeyDeletion              KEY_DELETE                manage keys   source and targets
+#   DisableKey (probe)               KEY_DISABLE               manage keys   source and first target
+#   Encrypt (probe)                  KEY_ENCRYPT               use keys      source
+#   Decrypt (probe)                  KEY_DECRYPT               use keys      first target
+# The statements cannot name keys that do not exist yet, so they cover every key of the vault in
+# the compartment named. The canary's permission names are taken from kms_key_backup/permissions.py
+# and were not checked against the reference's permission tables; the canary prints them in each
+# step it reports, so a refused call names the permission to fix.
 
 locals {
   function_subject = var.function_dynamic_group_id == null ? "" : "dynamic-group id ${var.function_dynamic_group_id}"
@@ -51,11 +63,45 @@ locals {
     ]
   ])
 
+  # The canary creates its keys in the first source key compartment (the function's first
+  # KMS_BACKUP_SOURCE_COMPARTMENT_IDS, or else the vault's compartment) and runs its probes on the
+  # first target only, so the statements name exactly those places.
+  canary_compartment_id = local.source_key_compartment_ids[0]
+
+  # The throwaway keys' OCIDs are unknown until the canary runs, so export of them cannot be listed
+  # in target.key.id. With a key list the regular export statement does not cover them, and the
+  # canary statement grants KEY_EXPORT in the canary compartment without a key condition.
+  canary_source_permissions = concat(
+    ["KEY_CREATE", "KEY_ROTATE", "KEY_DELETE", "KEY_DISABLE", "KEY_ENCRYPT"],
+    length(var.key_ids) > 0 ? ["KEY_EXPORT"] : [],
+  )
+
+  # Every target gets KEY_DELETE for its copies. The probes run on the first target only, so only
+  # that one also gets DisableKey and Decrypt.
+  # NOTE: DisableKey's permission is taken as KEY_DISABLE from permissions.py, which marks it as
+  # unchecked; it may be KEY_UPDATE. A wrong name only leaves the two probes on DISABLED keys
+  # "not run", and the canary's verdict does not depend on them.
+  canary_target_permissions = [
+    for index, target in var.targets : index == 0 ? ["KEY_DELETE", "KEY_DISABLE", "KEY_DECRYPT"] : ["KEY_DELETE"]
+  ]
+
+  # `manage keys` is the smallest verb that holds every permission listed; request.permission
+  # keeps each statement to those permissions.
+  canary_statements = !var.enable_canary ? [] : concat(
+    [
+      "Allow ${local.function_subject} to manage keys in compartment id ${local.canary_compartment_id} where all {target.vault.id = '${var.source_vault_id}', any {${join(", ", [for permission in local.canary_source_permissions : "request.permission = '${permission}'"])}}}",
+    ],
+    [
+      for index, target in var.targets :
+      "Allow ${local.function_subject} to manage keys in compartment id ${target.compartment_id} where all {target.vault.id = '${target.vault_id}', any {${join(", ", [for permission in local.canary_target_permissions[index] : "request.permission = '${permission}'"])}}}"
+    ],
+  )
+
   metrics_statements = var.metrics_namespace == "" ? [] : [
     "Allow ${local.function_subject} to use metrics in compartment id ${var.metrics_compartment_id} where target.metrics.namespace = '${var.metrics_namespace}'",
   ]
 
-  function_statements = var.function_dynamic_group_id == null ? [] : distinct(concat(local.source_statements, local.target_statements, local.metrics_statements))
+  function_statements = var.function_dynamic_group_id == null ? [] : distinct(concat(local.source_statements, local.target_statements, local.canary_statements, local.metrics_statements))
 
   # Resource Scheduler invokes the function as the schedule's resource principal. InvokeFunction
   # checks FN_INVOCATION, which `use fn-invocation` grants. The Functions policy reference lists only

@@ -9,7 +9,7 @@ output "schedule_matching_rule" {
 }
 
 output "function_statements" {
-  description = "Policy statements for the function's dynamic group: read and export in the source vault, import in the target vaults, post metrics to one namespace."
+  description = "Policy statements for the function's dynamic group: read and export in the source vault, import in the target vaults, post metrics to one namespace, and with enable_canary the canary's key calls in each vault."
   value       = local.function_statements
 }
 

@@ -63,6 +63,12 @@ variable "allow_target_export" {
   default     = false
 }
 
+variable "enable_canary" {
+  description = "Add the statements that the canary and its probes need: create, rotate, disable and schedule deletion of throwaway keys, and encrypt and decrypt with them. False adds none."
+  type        = bool
+  default     = false
+}
+
 variable "metrics_namespace" {
   description = "Monitoring namespace the function posts to. Empty grants no metrics permission."
   type        = string

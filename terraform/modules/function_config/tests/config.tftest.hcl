@@ -113,3 +113,35 @@ run "oversized_config_rejected" {
 
   expect_failures = [output.config]
 }
+
+run "requests_per_second_written_when_set" {
+  command = plan
+
+  variables {
+    requests_per_second = 2.5
+  }
+
+  assert {
+    condition     = output.config["KMS_BACKUP_REQUESTS_PER_SECOND"] == "2.5"
+    error_message = "KMS_BACKUP_REQUESTS_PER_SECOND is not the requests_per_second input."
+  }
+}
+
+run "requests_per_second_unset_by_default" {
+  command = plan
+
+  assert {
+    condition     = !contains(keys(output.config), "KMS_BACKUP_REQUESTS_PER_SECOND")
+    error_message = "A null requests_per_second must leave KMS_BACKUP_REQUESTS_PER_SECOND unset, so the function's default applies."
+  }
+}
+
+run "requests_per_second_out_of_range_rejected" {
+  command = plan
+
+  variables {
+    requests_per_second = 0
+  }
+
+  expect_failures = [var.requests_per_second]
+}

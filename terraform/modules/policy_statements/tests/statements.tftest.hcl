@@ -116,3 +116,61 @@ run "no_schedule_no_statement" {
     error_message = "A schedule matching rule was written without a schedule."
   }
 }
+
+run "canary_off_adds_nothing" {
+  command = plan
+
+  assert {
+    condition     = length([for statement in output.function_statements : statement if anytrue([for permission in ["KEY_CREATE", "KEY_ROTATE", "KEY_DELETE", "KEY_DISABLE", "KEY_ENCRYPT", "KEY_DECRYPT"] : strcontains(statement, permission)])]) == 0
+    error_message = "A canary permission was granted although enable_canary is false."
+  }
+}
+
+run "canary_on_narrowed_to_vaults" {
+  command = plan
+
+  variables {
+    enable_canary = true
+    targets = [
+      {
+        vault_id             = "ocid1.vault.oc1.eu-amsterdam-1.targetvault"
+        vault_compartment_id = "ocid1.compartment.oc1..targetvaults"
+        compartment_id       = "ocid1.compartment.oc1..targetkeys"
+      },
+      {
+        vault_id             = "ocid1.vault.oc1.eu-stockholm-1.secondvault"
+        vault_compartment_id = "ocid1.compartment.oc1..secondvaults"
+        compartment_id       = "ocid1.compartment.oc1..secondkeys"
+      },
+    ]
+  }
+
+  assert {
+    condition     = contains(output.function_statements, "Allow dynamic-group id ocid1.dynamicgroup.oc1..functiongroup to manage keys in compartment id ocid1.compartment.oc1..source where all {target.vault.id = 'ocid1.vault.oc1.eu-frankfurt-1.sourcevault', any {request.permission = 'KEY_CREATE', request.permission = 'KEY_ROTATE', request.permission = 'KEY_DELETE', request.permission = 'KEY_DISABLE', request.permission = 'KEY_ENCRYPT'}}")
+    error_message = "The canary's source statement is missing or not narrowed to the source vault and its permissions."
+  }
+
+  assert {
+    condition     = contains(output.function_statements, "Allow dynamic-group id ocid1.dynamicgroup.oc1..functiongroup to manage keys in compartment id ocid1.compartment.oc1..targetkeys where all {target.vault.id = 'ocid1.vault.oc1.eu-amsterdam-1.targetvault', any {request.permission = 'KEY_DELETE', request.permission = 'KEY_DISABLE', request.permission = 'KEY_DECRYPT'}}")
+    error_message = "The first target's canary statement does not grant exactly deletion and the probes' disable and decrypt."
+  }
+
+  assert {
+    condition     = contains(output.function_statements, "Allow dynamic-group id ocid1.dynamicgroup.oc1..functiongroup to manage keys in compartment id ocid1.compartment.oc1..secondkeys where all {target.vault.id = 'ocid1.vault.oc1.eu-stockholm-1.secondvault', any {request.permission = 'KEY_DELETE'}}")
+    error_message = "A later target's canary statement grants more than KEY_DELETE."
+  }
+}
+
+run "canary_export_with_key_list" {
+  command = plan
+
+  variables {
+    enable_canary = true
+    key_ids       = ["ocid1.key.oc1.eu-frankfurt-1.sourcevault.a"]
+  }
+
+  assert {
+    condition     = length([for statement in output.function_statements : statement if strcontains(statement, "request.permission = 'KEY_CREATE'") && strcontains(statement, "request.permission = 'KEY_EXPORT'")]) == 1
+    error_message = "With a key list, the canary's source statement does not grant export of its throwaway keys."
+  }
+}
