@@ -2,10 +2,10 @@
 
 The source-to-target mapping lives on the target key, in freeform tags written by the tool:
 
-- ``kms-key-backup.source-region``, ``kms-key-backup.source-vault-id`` and
-  ``kms-key-backup.source-key-id`` name the source key. ``import_key`` sets them in the call that
+- ``kms_key_backup_source_region``, ``kms_key_backup_source_vault_id`` and
+  ``kms_key_backup_source_key_id`` name the source key. ``import_key`` sets them in the call that
   creates the copy, so no copy ever exists without them.
-- ``kms-key-backup.copied-versions`` reads ``<count>:<source key version OCID>``: how many source
+- ``kms_key_backup_copied_versions`` reads ``<count>:<source key version OCID>``: how many source
   versions the target holds copies of, and the last of them.
 
 The target's versions, in ``time_created`` order, are copies of the copied source versions in
@@ -23,11 +23,13 @@ from typing import Iterable, Mapping, Sequence
 
 from kms_key_backup.job import Job
 
-TAG_PREFIX = "kms-key-backup."
-TAG_SOURCE_REGION = TAG_PREFIX + "source-region"
-TAG_SOURCE_VAULT_ID = TAG_PREFIX + "source-vault-id"
-TAG_SOURCE_KEY_ID = TAG_PREFIX + "source-key-id"
-TAG_COPIED_VERSIONS = TAG_PREFIX + "copied-versions"
+# Underscores, not periods: OCI tag key names may not contain a period or a space (documented
+# for defined tag keys; the same rule is assumed for freeform keys so the tags stay portable).
+TAG_PREFIX = "kms_key_backup_"
+TAG_SOURCE_REGION = TAG_PREFIX + "source_region"
+TAG_SOURCE_VAULT_ID = TAG_PREFIX + "source_vault_id"
+TAG_SOURCE_KEY_ID = TAG_PREFIX + "source_key_id"
+TAG_COPIED_VERSIONS = TAG_PREFIX + "copied_versions"
 
 # Key and key version states in which a copy is impossible or would be wrong.
 DELETION_STATES = ("DELETING", "DELETED", "PENDING_DELETION", "SCHEDULING_DELETION")

@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 
 # Freeform tags that record where a restored key came from. They differ from the provenance tags of
 # sync on purpose: a restored key contains one version, so sync must not take it for a copy.
-RESTORED_FROM_KEY_TAG = "kms-key-backup.restored-from-key-id"
-RESTORED_FROM_VERSION_TAG = "kms-key-backup.restored-from-key-version-id"
+RESTORED_FROM_KEY_TAG = "kms_key_backup_restored_from_key_id"
+RESTORED_FROM_VERSION_TAG = "kms_key_backup_restored_from_key_version_id"
 
 # Upper bound of the wait for a restored key or version to become ENABLED.
 ENABLED_WAIT_SECONDS = 300

@@ -116,7 +116,7 @@ def test_restore_into_third_vault(run_cli, cli_world, key_attribute):
     source_material = next(v.material for v in source_key.versions if v.id == exported.json()["key_version_id"])
     restored_key = cli_world.key(cli_world.third_vault_id, document["key_id"])
     assert restored_key.versions[-1].material == source_material
-    assert restored_key.freeform_tags["kms-key-backup.restored-from-key-version-id"] == exported.json()["key_version_id"]
+    assert restored_key.freeform_tags["kms_key_backup_restored_from_key_version_id"] == exported.json()["key_version_id"]
 
 
 def test_restore_twice_is_idempotent(run_cli, cli_world):

@@ -33,9 +33,9 @@ def test_disable_and_enable_key(kms, world, vault):
 def test_update_key_tags_and_name(kms, world, vault):
     key = kms.create_key(vault, world.main.compartment_id, tags={"a": "1"})
     updated = kms.management(vault).update_key(key.id, models.UpdateKeyDetails(
-        display_name="renamed", freeform_tags={"kms-key-backup.copied-versions": "2"})).data
+        display_name="renamed", freeform_tags={"kms_key_backup_copied_versions": "2"})).data
     assert updated.display_name == "renamed"
-    assert updated.freeform_tags == {"kms-key-backup.copied-versions": "2"}
+    assert updated.freeform_tags == {"kms_key_backup_copied_versions": "2"}
     assert kms.management(vault).get_key(key.id).data.display_name == "renamed"
 
 

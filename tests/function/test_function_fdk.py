@@ -38,7 +38,7 @@ def target_copies(management, vaults):
         client.list_keys, vaults.target_compartment_id).data
     copies = {}
     for summary in keys:
-        source_key_id = (summary.freeform_tags or {}).get("kms-key-backup.source-key-id")
+        source_key_id = (summary.freeform_tags or {}).get("kms_key_backup_source_key_id")
         if source_key_id:
             copies.setdefault(source_key_id, []).append(summary.id)
     return copies

@@ -136,5 +136,5 @@ def test_is_copy_of_requires_the_source_vault():
     tags = copy_tags(job, "ocid1.key.src", {}, CopiedVersions(1, version(1).id))
 
     assert is_copy_of(tags, job) == "ocid1.key.src"
-    assert is_copy_of({**tags, "kms-key-backup.source-vault-id": "ocid1.vault.other"}, job) is None
+    assert is_copy_of({**tags, "kms_key_backup_source_vault_id": "ocid1.vault.other"}, job) is None
     assert is_copy_of(None, job) is None
