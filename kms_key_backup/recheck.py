@@ -2,7 +2,7 @@
 
 For each selected source key and each target, the copy is found by its provenance tags. Its
 versions, ordered by ``time_created``, are paired with the source versions that its
-``copied-versions`` tag counts, taken in source order from the engine's own version plan. Each pair
+``kms_key_backup_copied_versions`` tag counts, taken in source order from the engine's own version plan. Each pair
 is checked:
 
 - RSA: the public keys are equal;
