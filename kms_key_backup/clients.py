@@ -217,10 +217,10 @@ class _TtlCache:
 class ClientFactory:
     """Build, cache and rate-limit the OCI clients of a process.
 
-    ``config`` is an oci config dict (``oci.config.from_file`` or ``{}`` with a signer); its
+    ``config`` is an oci config dict (``oci.config.from_file`` or ``{}`` with a signer), and its
     ``region`` is replaced per client. ``kms_endpoint_template`` and
     ``telemetry_endpoint_template`` (URLs with ``{region}``) replace the regional KMS vault and
-    Monitoring ingestion endpoints, for tests and the demo only; production leaves them None and
+    Monitoring ingestion endpoints, for tests and the demo only. Production leaves them None and
     takes vault endpoints from ``get_vault``.
     """
 
@@ -278,7 +278,7 @@ class ClientFactory:
             "retry_strategy": ThrottledRetryStrategy(self._retry_strategy, self, region, categorize),
             # The SDK's default circuit breaker is shared by every client of the process and
             # opens after 10 failed calls (429, 5xx, 409), whatever their cause. A run copying
-            # hundreds of keys sees that many retried 429s or IncorrectStates while staying
+            # hundreds of keys meets that many retried 429s or IncorrectStates while staying
             # healthy, and an open breaker would then fail every call with a
             # CircuitBreakerError. The retry strategy already bounds attempts and time, and
             # the token bucket keeps the call rate under the service limits, so no breaker is used.

@@ -1,9 +1,9 @@
 """Copy one source key into one target vault: export under the target's wrapping key, import unchanged.
 
 The wrapped blob that ``export_key`` returns lives only in a local variable until
-``import_key`` or ``import_key_version`` has sent it; it is never logged, returned or kept in an
-exception. Versions are copied oldest first, so the copy's current version is the copy of the
-newest version copied.
+``import_key`` or ``import_key_version`` has sent it. It is never logged or returned, and it is
+removed from the ServiceError of a failed import. Versions are copied oldest first, so the
+copy's current version is the copy of the newest version copied.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from oci.key_management.models import (ExportKeyDetails, ImportKeyDetails, Impor
 
 from kms_key_backup.clients import ClientFactory, VaultRecord, service_failure
 from kms_key_backup.errors import KmsBackupError, ServiceFailure
-from kms_key_backup.inventory import SourceKey, list_all
+from kms_key_backup.inventory import LIST_PAGE_LIMIT, SourceKey, list_all
 from kms_key_backup.job import Job, Target
 from kms_key_backup.plan import (TAG_COPIED_VERSIONS, CopiedVersions, SourceVersion, copy_tags,
                                  parse_copied_versions, plan_versions, retry_token)
@@ -32,7 +32,7 @@ LOG = logging.getLogger(__name__)
 # Lifecycle transitions take about 50 ms on the emulator and seconds on OCI. oci.wait_until
 # (SDK 2.189.0) always sleeps one second before its first poll, so a few short polls come first
 # and oci.wait_until handles the long tail.
-FIRST_POLL_SECONDS = 0.05
+FIRST_POLL_SECONDS = 0.06
 QUICK_POLL_LIMIT_SECONDS = 0.8
 MAX_POLL_INTERVAL_SECONDS = 5
 MAX_WAIT_SECONDS = 600
@@ -42,9 +42,17 @@ FAILED_STATES = ("DISABLED", "DELETED", "DELETING", "PENDING_DELETION", "SCHEDUL
 ORACLE_TAG_NAMESPACE = "Oracle-Tags"
 
 
+@dataclass(frozen=True)
+class TargetVersion:
+    """A version of a copy, as verification needs it."""
+
+    id: str
+    public_key: str | None  # PEM, for RSA versions only
+
+
 @dataclass
 class RunContext:
-    """What every copy of a run shares."""
+    """Settings and services shared by every copy of a run."""
 
     job: Job
     factory: ClientFactory
@@ -95,7 +103,7 @@ class SourceVersions:
         if self._versions is None:
             management = self._ctx.factory.management_client(self._ctx.source_vault)
             try:
-                summaries = list_all(management.list_key_versions, self._key.id, limit=100)
+                summaries = list_all(management.list_key_versions, self._key.id, limit=LIST_PAGE_LIMIT)
             except oci.exceptions.ServiceError as exc:
                 raise service_failure("list_key_versions", self._key.id, exc) from exc
             self._versions = [SourceVersion(s.id, s.lifecycle_state, s.time_created) for s in summaries]
@@ -146,7 +154,7 @@ class TargetCopier:
         job = self.ctx.job
         if len(existing) > 1:
             ids = ", ".join(sorted(copy.id for copy in existing))
-            raise KmsBackupError(f"the target vault holds {len(existing)} copies of this key ({ids}); "
+            raise KmsBackupError(f"the target vault contains {len(existing)} copies of this key ({ids}); "
                                  "schedule deletion of all but one, then run again")
 
         copy_summary = existing[0] if existing else None
@@ -202,14 +210,14 @@ class TargetCopier:
         in order, so they are recorded instead of imported again.
         """
         try:
-            target_versions = list_all(self.management.list_key_versions, target_key_id, limit=100)
+            target_versions = list_all(self.management.list_key_versions, target_key_id, limit=LIST_PAGE_LIMIT)
         except oci.exceptions.ServiceError as exc:
             raise service_failure("list_key_versions", target_key_id, exc) from exc
         target_versions.sort(key=lambda v: (v.time_created, v.id))
         extra = len(target_versions) - copied.count
         if extra < 0 or extra > len(to_copy):
             raise KmsBackupError(
-                f"the copy {target_key_id} holds {len(target_versions)} versions but its tag records "
+                f"the copy {target_key_id} contains {len(target_versions)} versions but its tag records "
                 f"{copied.count} copied; versions were added or deleted outside kms-key-backup, so the "
                 "mapping is unknown: schedule deletion of the copy and run again")
         recovered = []
@@ -304,12 +312,12 @@ class TargetCopier:
                     raise
                 # The target may lack the tag namespaces of the source (another tenancy), so the
                 # copy is made without defined tags. The body differs, so the token must too.
-                self.ctx_warning(f"the target rejected the defined tags of {self.key.id} ({exc.code}); "
+                self._warn(f"the target rejected the defined tags of {self.key.id} ({exc.code}); "
                                  "the copy has freeform tags only")
                 response = self.management.import_key(details(False), opc_retry_token=retry_token(
                     self.target.vault_id, source_version_id + "\nwithout-defined-tags"))
         except oci.exceptions.ServiceError as exc:
-            exc.original_request = None  # the request body holds the wrapped blob
+            exc.original_request = None  # the request body contains the wrapped blob
             raise service_failure("import_key", self.key.id, exc) from exc
         finally:
             del encrypted_key
@@ -321,6 +329,10 @@ class TargetCopier:
             duration_ms=round((time.monotonic() - started) * 1000, 1)))
 
         key = self._wait(lambda: self.management.get_key(target_key_id), response, f"copy {target_key_id}").data
+        if self.key.algorithm != "RSA":
+            # The first version of an ENABLED key is ENABLED, and only RSA verification needs the
+            # version's public key, so an AES copy needs no version read.
+            return target_key_id, TargetVersion(key.current_key_version, None)
         target_version_id = key.current_key_version
         try:
             version_response = self.management.get_key_version(target_key_id, target_version_id)
@@ -328,9 +340,9 @@ class TargetCopier:
             raise service_failure("get_key_version", target_version_id, exc) from exc
         version = self._wait(lambda: self.management.get_key_version(target_key_id, target_version_id),
                              version_response, f"version {target_version_id}").data
-        return target_key_id, version
+        return target_key_id, TargetVersion(version.id, version.public_key)
 
-    def ctx_warning(self, message: str) -> None:
+    def _warn(self, message: str) -> None:
         LOG.warning(message, extra=self.ctx.log_extra("import", key_id=self.key.id))
         self.ctx.warn(message)
 
@@ -344,7 +356,7 @@ class TargetCopier:
                 target_key_id, ImportKeyVersionDetails(wrapped_import_key=self._wrapped(encrypted_key)),
                 opc_retry_token=token)
         except oci.exceptions.ServiceError as exc:
-            exc.original_request = None  # the request body holds the wrapped blob
+            exc.original_request = None  # the request body contains the wrapped blob
             raise service_failure("import_key_version", target_key_id, exc) from exc
         finally:
             del encrypted_key

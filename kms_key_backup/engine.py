@@ -39,8 +39,8 @@ class _TargetState:
 def run_job(job: Job, factory: ClientFactory, deadline: float | None = None, run_id: str | None = None) -> Report:
     """Run a job and return its report.
 
-    ``deadline`` is a ``time.monotonic()`` value after which no new key or version is started;
-    ``options.deadline_seconds`` sets another one, counted from now, and the earlier one wins.
+    ``deadline`` is a ``time.monotonic()`` value after which no new key or version is started.
+    ``options.deadline_seconds`` sets another one, counted from now, and the earlier one applies.
     """
     run_id = run_id or uuid.uuid4().hex
     report = Report(run_id=run_id, dry_run=job.options.dry_run)
@@ -93,7 +93,7 @@ def _preflight(job: Job, factory: ClientFactory, run_id: str) -> tuple[VaultReco
 def _active_vault(factory: ClientFactory, region: str, vault_id: str, role: str) -> VaultRecord:
     vault = factory.get_vault(region, vault_id)
     if vault.id != vault_id:
-        raise PreflightError(f"the {role} vault {vault_id} was answered as {vault.id}; check the vault OCID")
+        raise PreflightError(f"get_vault of the {role} vault {vault_id} returned {vault.id}; check the vault OCID")
     if vault.lifecycle_state != "ACTIVE":
         # A cached record is only kept while ACTIVE, so this state is fresh.
         raise PreflightError(f"the {role} vault {vault_id} in {region} is {vault.lifecycle_state}, not ACTIVE; "
@@ -143,7 +143,7 @@ def _copy_all(ctx: RunContext, keys: list[SourceKey], targets: list[_TargetState
 
 
 def _copy_key(ctx: RunContext, key: SourceKey, targets: list[_TargetState]) -> KeyResult:
-    """Copy one source key to every target; never raise."""
+    """Copy one source key to every target, recording failures in the result instead of raising them."""
     result = KeyResult(source_key_id=key.id, display_name=key.display_name, algorithm=key.algorithm,
                        protection_mode=key.protection_mode, compartment_id=key.compartment_id)
     wrapping_algorithm = ctx.job.options.wrapping_algorithm

@@ -32,7 +32,7 @@ class InvalidInputError(KmsBackupError):
     """
 
     def __init__(self, field: str, value: Any, problem: str, fix: str | None = None):
-        # Callers either give the problem and the fix apart, or one sentence that holds both.
+        # Callers either give the problem and the fix apart, or one sentence with both.
         self.field = field
         self.value = value
         self.problem = problem if fix is not None else None
@@ -48,7 +48,7 @@ class PreflightError(KmsBackupError):
 
 
 class UnsupportedKeyError(KmsBackupError):
-    """A key or key version that cannot be copied; ``reason`` says why."""
+    """A key or key version that cannot be copied, with the ``reason``."""
 
     def __init__(self, key_id: str, reason: str, key_version_id: str | None = None):
         self.key_id = key_id
@@ -61,9 +61,9 @@ class UnsupportedKeyError(KmsBackupError):
 class ServiceFailure(KmsBackupError):
     """An OCI API call failed.
 
-    Raise it ``from`` the ``oci.exceptions.ServiceError`` so the chain stays available, but keep
-    only the fields a report needs: the request body of the failed call may contain a wrapped
-    key blob, so the ServiceError itself must never be logged with its ``original_request``.
+    Raise it ``from`` the ``oci.exceptions.ServiceError`` so the chain stays available, and keep
+    only the fields a report needs. The request body of a failed import contains a wrapped key
+    blob, so the ServiceError must never be logged with its ``original_request``.
     """
 
     def __init__(self, operation: str, resource_id: str | None, status: int | None,

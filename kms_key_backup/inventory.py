@@ -1,8 +1,8 @@
 """Inventory: the selected source keys and the copies that already exist in each target.
 
-Reads cost API calls, and a sweep with nothing new must stay near one source read per key, so
-the inventory reads key summaries with ``list_keys`` (which carry protection mode, algorithm,
-state and freeform tags) and calls ``get_key`` only for keys that can be copied.
+A sweep with nothing new must stay near one source read per key. The inventory therefore reads
+key summaries with ``list_keys``, which carry protection mode, algorithm, state and freeform
+tags, and calls ``get_key`` only for keys that can be copied.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from kms_key_backup.job import Job
 from kms_key_backup.plan import DELETION_STATES, is_copy_of
 
 LOG = logging.getLogger(__name__)
+
+# NOTE: the SDK does not document the maximum page size of the KMS list calls; 100 is a size
+# the list calls of OCI services commonly accept.
+LIST_PAGE_LIMIT = 100
 
 
 @dataclass
@@ -53,7 +57,7 @@ class SourceKey:
 @dataclass
 class SourceInventory:
     keys: list[SourceKey]
-    missing_key_ids: list[dict]  # {"key_id", "reason"} for key_ids the source vault does not hold
+    missing_key_ids: list[dict]  # {"key_id", "reason"} for key_ids not found in the source vault
     reconciliation: dict | None
 
 
@@ -80,7 +84,7 @@ def read_source_keys(job: Job, factory: ClientFactory, vault: VaultRecord) -> So
         compartments = job.source.compartment_ids or (vault.compartment_id,)
         for compartment_id in compartments:
             try:
-                summaries = list_all(management.list_keys, compartment_id, limit=100)
+                summaries = list_all(management.list_keys, compartment_id, limit=LIST_PAGE_LIMIT)
             except oci.exceptions.ServiceError as exc:
                 raise service_failure("list_keys", compartment_id, exc) from exc
             for summary in summaries:
@@ -146,7 +150,7 @@ def read_target_copies(job: Job, factory: ClientFactory, vault: VaultRecord,
     """
     management = factory.management_client(vault)
     try:
-        summaries = list_all(management.list_keys, compartment_id, limit=100)
+        summaries = list_all(management.list_keys, compartment_id, limit=LIST_PAGE_LIMIT)
     except oci.exceptions.ServiceError as exc:
         raise service_failure("list_keys", compartment_id, exc) from exc
     copies: dict[str, list] = {}

@@ -1,7 +1,7 @@
 """The run report: what a run did, per key and target, as JSON-ready data.
 
-A report holds OCIDs, names, states, reasons, counts and opc-request-ids. It never holds key
-material or wrapped key blobs: the copy step keeps those in local variables only.
+A report contains OCIDs, names, states, reasons, counts and opc-request-ids. It contains no key
+material and no wrapped key blob, because the copy step keeps those in local variables only.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""Fixtures for engine tests against the emulator: two vaults, a seeded source, a client factory, a job.
+"""Fixtures for engine tests against the emulator: vaults, seeded source keys, a client factory, a job.
 
-`source_keys` seeds the source vault (eu-frankfurt-1) as the acceptance scenario describes:
-AES-256 keys with 1, 2 and 4 versions, RSA-2048 keys with 1 and 3 versions, one HSM key, one
-ECDSA key and one DISABLED key. The target vault is in eu-stockholm-1.
+`seed_acceptance_keys` seeds a source vault (eu-frankfurt-1) as the acceptance scenario
+describes: AES-256 keys with 1, 2 and 4 versions, RSA-2048 keys with 1 and 3 versions, one HSM
+key, one ECDSA key and one DISABLED key. The target vault is in eu-stockholm-1.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import dataclasses
 
 import pytest
 
-from kms_emulator.testing import Kms
 from engine_helpers import SOURCE_REGION, TARGET_REGION, fast_retry_strategy
+from kms_emulator.testing import Kms
 from kms_key_backup.clients import ClientFactory
 from kms_key_backup.job import parse_job
 
@@ -26,16 +26,14 @@ class Vaults:
     target_compartment_id: str
 
 
-@pytest.fixture
-def vaults(emulator, oci_config, world) -> Vaults:
+def make_vaults(emulator, oci_config, world) -> Vaults:
     kms = Kms(emulator, oci_config)
     source = kms.create_vault(world.main.compartment_id, region=SOURCE_REGION)
     target = kms.create_vault(world.main.second_compartment_id, region=TARGET_REGION)
     return Vaults(kms, source, target, world.main.compartment_id, world.main.second_compartment_id)
 
 
-@pytest.fixture
-def source_keys(vaults) -> dict:
+def seed_acceptance_keys(vaults: Vaults) -> dict:
     """Seed the acceptance scenario's keys; return their models by name."""
     kms, vault, compartment_id = vaults.kms, vaults.source, vaults.compartment_id
     keys = {}
@@ -56,21 +54,46 @@ def source_keys(vaults) -> dict:
     return keys
 
 
-@pytest.fixture
-def factory(emulator, oci_config) -> ClientFactory:
+def make_factory(emulator, oci_config) -> ClientFactory:
     return ClientFactory(oci_config, kms_endpoint_template=emulator.kms_endpoint_template,
                          telemetry_endpoint_template=emulator.telemetry_endpoint_template,
                          retry_strategy=fast_retry_strategy(), requests_per_second=1000)
 
 
-@pytest.fixture
-def job_data(vaults) -> dict:
+def make_job_data(vaults: Vaults) -> dict:
     return {
         "source": {"region": SOURCE_REGION, "vault_id": vaults.source.id},
         "targets": [{"region": TARGET_REGION, "vault_id": vaults.target.id,
                      "compartment_id": vaults.target_compartment_id}],
         "options": {"requests_per_second": 1000},
     }
+
+
+@pytest.fixture
+def vaults(emulator, oci_config, world) -> Vaults:
+    return make_vaults(emulator, oci_config, world)
+
+
+@pytest.fixture
+def small_keys(vaults) -> dict:
+    """An AES key with 2 versions and an RSA key with 3 versions."""
+    kms, vault, compartment_id = vaults.kms, vaults.source, vaults.compartment_id
+    keys = {"aes-2": kms.create_key(vault, compartment_id, algorithm="AES", length=32, name="aes-2"),
+            "rsa-3": kms.create_key(vault, compartment_id, algorithm="RSA", length=256, name="rsa-3")}
+    kms.rotate(vault, keys["aes-2"].id)
+    kms.rotate(vault, keys["rsa-3"].id)
+    kms.rotate(vault, keys["rsa-3"].id)
+    return keys
+
+
+@pytest.fixture
+def factory(emulator, oci_config) -> ClientFactory:
+    return make_factory(emulator, oci_config)
+
+
+@pytest.fixture
+def job_data(vaults) -> dict:
+    return make_job_data(vaults)
 
 
 @pytest.fixture
