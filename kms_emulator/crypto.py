@@ -12,6 +12,7 @@ Key material is the raw bytes of an AES key, and the PKCS#8 DER encoding of an R
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -86,6 +87,10 @@ def public_key_pem(public_key) -> str:
     ).decode("ascii")
 
 
+# Loading checks an RSA key's consistency, which takes about 0.3 s for RSA-4096 with cryptography
+# 50, and every wrap, unwrap and public key read loads a key. Each distinct key is therefore loaded
+# and checked once; loaded keys are immutable and safe to share between request threads.
+@functools.lru_cache(maxsize=256)
 def load_der_private_key(material: bytes):
     return serialization.load_der_private_key(material, password=None)
 

@@ -392,6 +392,24 @@ class ClientFactory:
         self._wrapping_keys.discard(vault_id)
 
 
+def list_all(call, *args, **kwargs) -> list:
+    """Return every item of a paged list call, following ``opc-next-page``, each page called once.
+
+    ``oci.pagination.list_call_get_all_results`` is not used because it wraps every page call in
+    ``oci.retry.DEFAULT_RETRY_STRATEGY`` (8 attempts, backoff up to 30 s, 600 s in all, in oci
+    2.189.0) on top of the client's own strategy. The attempts then multiply, and a list call that
+    keeps failing waits for minutes whatever ``max_attempts`` and deadline the run has. Here the
+    client's strategy alone retries each page.
+    """
+    items: list = []
+    response = call(*args, **kwargs)
+    while True:
+        items.extend(response.data if isinstance(response.data, list) else response.data.items)
+        if not response.has_next_page:
+            return items
+        response = call(*args, **{**kwargs, "page": response.next_page})
+
+
 def service_failure(operation: str, resource_id: str | None, exc: oci.exceptions.ServiceError) -> ServiceFailure:
     """Turn a ServiceError into a ServiceFailure that keeps only fields safe to report."""
     return ServiceFailure(operation, resource_id, exc.status, exc.code, str(exc.message), exc.request_id)

@@ -36,15 +36,17 @@ class _TargetState:
         self.copies: dict[str, list] = {}
 
 
-def run_job(job: Job, factory: ClientFactory, deadline: float | None = None, run_id: str | None = None) -> Report:
+def run_job(job: Job, factory: ClientFactory, deadline: float | None = None, run_id: str | None = None,
+            report: Report | None = None) -> Report:
     """Run a job and return its report.
 
     ``deadline`` is a ``time.monotonic()`` value. No key or version starts once the longest
     version copy of the run so far would end after it. ``options.deadline_seconds`` sets another
-    deadline, counted from now, and the earlier one applies.
+    deadline, counted from now, and the earlier one applies. A caller that passes its own empty
+    ``report`` can read ``report.snapshot()`` while the run goes on.
     """
     run_id = run_id or uuid.uuid4().hex
-    report = Report(run_id=run_id, dry_run=job.options.dry_run)
+    report = report if report is not None else Report(run_id=run_id, dry_run=job.options.dry_run)
     if job.options.deadline_seconds is not None:
         own_deadline = time.monotonic() + job.options.deadline_seconds
         deadline = own_deadline if deadline is None else min(deadline, own_deadline)
@@ -133,6 +135,7 @@ def _copy_all(ctx: RunContext, keys: list[SourceKey], targets: list[_TargetState
                                          algorithm=key.algorithm, protection_mode=key.protection_mode,
                                          compartment_id=key.compartment_id, reason=reason))
             return
+        report.start_key(key.id)
         report.add_key(_copy_key(ctx, key, targets))
 
     with ThreadPoolExecutor(max_workers=ctx.job.options.concurrency,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import oci
 
-from kms_key_backup.clients import ClientFactory, VaultRecord, service_failure
+from kms_key_backup.clients import ClientFactory, VaultRecord, list_all, service_failure
 from kms_key_backup.job import Job
 from kms_key_backup.plan import DELETION_STATES, is_copy_of
 
@@ -59,11 +59,6 @@ class SourceInventory:
     keys: list[SourceKey]
     missing_key_ids: list[dict]  # {"key_id", "reason"} for key_ids not found in the source vault
     reconciliation: dict | None
-
-
-def list_all(call, *args, **kwargs) -> list:
-    """Return every item of a paged list call."""
-    return oci.pagination.list_call_get_all_results(call, *args, **kwargs).data
 
 
 def read_source_keys(job: Job, factory: ClientFactory, vault: VaultRecord) -> SourceInventory:

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from kms_key_backup import exportfile, keywrap, pemfile
-from kms_key_backup.clients import ClientFactory
+from kms_key_backup.clients import ClientFactory, list_all
 from kms_key_backup.errors import InvalidInputError, KmsBackupError, PreflightError
 from kms_key_backup.ocid import is_known_region, parse_ocid
 
@@ -76,9 +76,7 @@ def find_key(access: VaultAccess, key_id: str | None, display_name: str | None, 
             raise
         return key
 
-    summaries = oci.pagination.list_call_get_all_results(
-        access.management.list_keys, compartment_id, sort_by="TIMECREATED", sort_order="DESC"
-    ).data
+    summaries = list_all(access.management.list_keys, compartment_id, sort_by="TIMECREATED", sort_order="DESC")
     matches = [summary for summary in summaries if summary.display_name == display_name and summary.vault_id == access.vault_id]
     live = [summary for summary in matches if summary.lifecycle_state not in ("DELETED", "PENDING_DELETION", "DELETING")]
     if not live:

@@ -6,6 +6,8 @@ material and no wrapped key blob, because the copy step keeps those in local var
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime
 import threading
 from dataclasses import dataclass, field
@@ -133,10 +135,16 @@ class Report:
     deadline_reached: bool = False
     reconciliation: dict | None = None
     calls: dict | None = None
+    keys_in_flight: set[str] = field(default_factory=set, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def start_key(self, key_id: str) -> None:
+        with self._lock:
+            self.keys_in_flight.add(key_id)
 
     def add_key(self, result: KeyResult) -> None:
         with self._lock:
+            self.keys_in_flight.discard(result.source_key_id)
             if result.reason:
                 self.unsupported.append(result)
             else:
@@ -179,6 +187,27 @@ class Report:
             "versions_left": sum(len(t.versions_left) for t in pairs),
             "versions_planned": sum(len(t.versions_planned) for t in pairs),
         }
+
+    def snapshot(self) -> dict:
+        """Return the report of a run that is still going, for an answer that cannot wait for it.
+
+        Finished keys are reported as usual. Keys still being copied are listed under
+        ``keys_in_flight``: their calls go on after the answer, and the next run either finds them
+        copied or finishes them.
+        """
+        with self._lock:
+            early = dataclasses.replace(
+                self, keys=list(self.keys), unsupported=list(self.unsupported), keys_left=list(self.keys_left),
+                warnings=list(self.warnings), deadline_reached=True, keys_in_flight=set(),
+                _lock=threading.Lock())
+            in_flight = sorted(self.keys_in_flight)
+        data = early.to_dict()
+        data["keys_in_flight"] = in_flight
+        data["counts"]["keys_in_flight"] = len(in_flight)
+        data["counts"]["keys_selected"] += len(in_flight)
+        if data["status"] == OK:
+            data["status"] = PARTIAL
+        return data
 
     def to_dict(self) -> dict:
         with self._lock:

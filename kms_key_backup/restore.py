@@ -16,6 +16,7 @@ import oci
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from kms_key_backup import keyexport, keywrap
+from kms_key_backup.clients import list_all
 from kms_key_backup.errors import InvalidInputError, KmsBackupError
 from kms_key_backup.exportfile import ExportEnvelope
 
@@ -35,7 +36,7 @@ _GONE_STATES = ("DELETING", "DELETED", "PENDING_DELETION", "SCHEDULING_DELETION"
 
 def find_restored_key(access: keyexport.VaultAccess, compartment_id: str, key_version_id: str) -> Any | None:
     """Return the key of an earlier restore of `key_version_id` into this vault, found by its tag."""
-    summaries = oci.pagination.list_call_get_all_results(access.management.list_keys, compartment_id).data
+    summaries = list_all(access.management.list_keys, compartment_id)
     for summary in summaries:
         tags = summary.freeform_tags or {}
         if tags.get(RESTORED_FROM_VERSION_TAG) == key_version_id and summary.lifecycle_state not in _GONE_STATES:
@@ -70,9 +71,8 @@ def restore_export(
         if existing is not None:
             # A second restore of the same file finds the first one's key, so reruns create no duplicate.
             # import_key made the key's first version, which later rotations leave first.
-            versions = oci.pagination.list_call_get_all_results(
-                access.management.list_key_versions, existing.id, sort_by="TIMECREATED", sort_order="ASC"
-            ).data
+            versions = list_all(
+                access.management.list_key_versions, existing.id, sort_by="TIMECREATED", sort_order="ASC")
             return _finish(access, existing.id, versions[0].id, envelope, wait_for_version=False, created=False)
 
     wrapping_key = access.wrapping_public_key()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import oci
 
-from kms_key_backup.clients import ClientFactory, VaultRecord, service_failure
+from kms_key_backup.clients import ClientFactory, VaultRecord, list_all, service_failure
 from kms_key_backup.function.payload import KeyEvent
 from kms_key_backup.job import Job
 
@@ -107,8 +107,7 @@ def _selected_key_ids(job: Job, vault: VaultRecord, client) -> list[str]:
     selected = []
     for compartment_id in compartment_ids:
         try:
-            summaries = oci.pagination.list_call_get_all_results(
-                client.list_keys, compartment_id, protection_mode="SOFTWARE").data
+            summaries = list_all(client.list_keys, compartment_id, protection_mode="SOFTWARE")
         except oci.exceptions.ServiceError as exc:
             raise service_failure("list_keys", compartment_id, exc) from exc
         for summary in summaries:

@@ -33,6 +33,7 @@ from kms_key_backup.function.config import FunctionConfig, load_config
 from kms_key_backup.function.payload import (TRIGGER_CANARY, TRIGGER_EVENT, TRIGGER_PAYLOAD, Invocation,
                                              parse_invocation)
 from kms_key_backup.job import Job, parse_job
+from kms_key_backup.report import Report
 from kms_key_backup.metrics import post_run_metrics, run_metrics_from_report
 
 logger = logging.getLogger("kms_key_backup.function")
@@ -164,8 +165,14 @@ class FunctionRuntime:
 
         engine_deadline, seconds_left = deadline_from_header(
             deadline_text, config.deadline_margin_seconds)
+        # The engine stops starting keys and versions at engine_deadline, but calls already under
+        # way (with their retries and lifecycle polls) can outlast the margin on a slow or loaded
+        # host. The answer therefore leaves at half the margin before the invocation deadline at
+        # the latest, with whatever the run has finished by then.
+        answer_deadline = engine_deadline + config.deadline_margin_seconds / 2
         try:
-            result = self._run(config, invocation, call_id, run_id, engine_deadline)
+            result = self._run_until(answer_deadline, config, invocation, call_id, run_id,
+                                     engine_deadline)
         except InvalidInputError as error:
             logger.error("invalid invocation payload", extra={"field": error.field,
                                                               "error": str(error)})
@@ -189,8 +196,45 @@ class FunctionRuntime:
             "seconds_left_at_start": round(seconds_left, 3)})
         return result
 
+    def _run_until(self, answer_deadline: float, config: FunctionConfig, invocation: Invocation,
+                   call_id: str | None, run_id: str, engine_deadline: float) -> InvocationResult:
+        """Run ``_run`` in a thread; return its result, or a snapshot of the run at ``answer_deadline``.
+
+        A run still going at ``answer_deadline`` goes on in its thread after the answer. Its
+        remaining calls are the ones a crash would have cut off, which the next run completes.
+        """
+        live_report = Report(run_id=run_id, dry_run=False)
+        outcome: dict[str, Any] = {}
+        finished = threading.Event()
+
+        def run() -> None:
+            try:
+                outcome["result"] = self._run(config, invocation, call_id, run_id, engine_deadline,
+                                              live_report)
+            except BaseException as error:  # noqa: BLE001 - re-raised in the calling thread
+                outcome["error"] = error
+            finally:
+                finished.set()
+
+        worker = threading.Thread(target=run, name=f"kms-key-backup-run-{run_id[:8]}", daemon=True)
+        worker.start()
+        if finished.wait(max(0.0, answer_deadline - time.monotonic())):
+            if "error" in outcome:
+                raise outcome["error"]
+            return outcome["result"]
+
+        document = live_report.snapshot()
+        document.update({"run_id": run_id, "call_id": call_id, "trigger": invocation.trigger})
+        if not (document["keys"] or document["unsupported"] or document["keys_left"]
+                or document["keys_in_flight"]):
+            document["warnings"] = document["warnings"] + [
+                "the deadline came before the run reached its copy step; the next run starts over"]
+        logger.warning("deadline near: answering while the run goes on", extra={
+            "keys_in_flight": document["keys_in_flight"], "counts": document["counts"]})
+        return InvocationResult(HTTP_STATUS[document["status"]], document)
+
     def _run(self, config: FunctionConfig, invocation: Invocation, call_id: str | None,
-             run_id: str, engine_deadline: float) -> InvocationResult:
+             run_id: str, engine_deadline: float, live_report: Report) -> InvocationResult:
         job = config.job
         if invocation.trigger == TRIGGER_PAYLOAD:
             job = self._job_from_payload(config, invocation.fragment)
@@ -215,7 +259,8 @@ class FunctionRuntime:
             job = _job_for_key(job, decision.key_id)
 
         run_started = time.monotonic()
-        report = run_job(job, factory, deadline=engine_deadline, run_id=run_id)
+        live_report.dry_run = job.options.dry_run
+        report = run_job(job, factory, deadline=engine_deadline, run_id=run_id, report=live_report)
         document = report.to_dict()
         document.update({"run_id": run_id, "call_id": call_id, "trigger": invocation.trigger})
         if event_fields:

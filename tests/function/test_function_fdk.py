@@ -327,8 +327,12 @@ def test_deadline_returns_partial_then_next_run_finishes(start_function, admin, 
     assert second_report["status"] == "ok"
     assert sorted(copies) == sorted(many.keys.values())
     assert all(len(ids) == 1 for ids in copies.values())
-    assert (first_report["counts"]["versions_copied"]
-            + second_report["counts"]["versions_copied"]) == 50
+    # A key still in flight when the first answer left is finished by that run's thread or by the
+    # second run, and is counted by neither report if the first run's thread finished it.
+    in_flight = len(first_report.get("keys_in_flight", []))
+    versions_copied = (first_report["counts"]["versions_copied"]
+                       + second_report["counts"]["versions_copied"])
+    assert 50 - in_flight <= versions_copied <= 50
 
 
 def test_metrics_posted_to_monitoring(start_function, admin, vaults):
