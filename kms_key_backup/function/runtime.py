@@ -93,6 +93,8 @@ class FunctionRuntime:
         self._config: FunctionConfig | None = None
         self._config_error: InvalidInputError | None = None
         self._factory = factory
+        # The thread of a run that was still going when its invocation returned (see _run_until).
+        self._unfinished_worker: threading.Thread | None = None
 
     def config(self) -> FunctionConfig:
         """Return the configuration, read on the first call; re-raise its error on every call."""
@@ -216,7 +218,9 @@ class FunctionRuntime:
             finally:
                 finished.set()
 
+        self._wait_for_unfinished_run(answer_deadline)
         worker = threading.Thread(target=run, name=f"kms-key-backup-run-{run_id[:8]}", daemon=True)
+        self._unfinished_worker = worker
         worker.start()
         if finished.wait(max(0.0, answer_deadline - time.monotonic())):
             if "error" in outcome:
@@ -232,6 +236,21 @@ class FunctionRuntime:
         logger.warning("deadline near: answering while the run goes on", extra={
             "keys_in_flight": document["keys_in_flight"], "counts": document["counts"]})
         return InvocationResult(HTTP_STATUS[document["status"]], document)
+
+    def _wait_for_unfinished_run(self, answer_deadline: float) -> None:
+        """Give a run left over from an earlier invocation up to half the time left to finish.
+
+        Two runs of one job at once duplicate nothing, because copies are found by provenance and
+        imports carry deterministic retry tokens, but the later run would then report conflicts
+        on the keys both touch. Waiting a little first avoids most of them.
+        """
+        worker = self._unfinished_worker
+        if worker is None or not worker.is_alive():
+            return
+        worker.join(max(0.0, (answer_deadline - time.monotonic()) / 2))
+        if worker.is_alive():
+            logger.warning("the run of an earlier invocation is still going; starting this one anyway",
+                           extra={"earlier_run_thread": worker.name})
 
     def _run(self, config: FunctionConfig, invocation: Invocation, call_id: str | None,
              run_id: str, engine_deadline: float, live_report: Report) -> InvocationResult:

@@ -4,11 +4,13 @@ import datetime
 import io
 import json
 import logging
+import threading
+import time
 
 import pytest
 
 from kms_key_backup import logs
-from kms_key_backup.function.runtime import DEFAULT_DEADLINE_SECONDS, deadline_from_header
+from kms_key_backup.function.runtime import DEFAULT_DEADLINE_SECONDS, FunctionRuntime, deadline_from_header
 
 WALL_NOW = datetime.datetime(2026, 12, 4, 12, 0, tzinfo=datetime.timezone.utc).timestamp()
 
@@ -92,3 +94,34 @@ def test_debug_lines_only_at_debug_level():
 
     messages = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
     assert messages == ["shown"]
+
+
+def _runtime_with_unfinished_worker(release: "threading.Event"):
+    runtime = FunctionRuntime({})
+    worker = threading.Thread(target=release.wait, name="earlier-run", daemon=True)
+    worker.start()
+    runtime._unfinished_worker = worker
+    return runtime, worker
+
+
+def test_earlier_run_is_awaited_when_time_allows():
+    release = threading.Event()
+    runtime, worker = _runtime_with_unfinished_worker(release)
+    threading.Timer(0.1, release.set).start()
+
+    runtime._wait_for_unfinished_run(time.monotonic() + 60)
+
+    assert not worker.is_alive()
+
+
+def test_earlier_run_is_not_awaited_past_deadline(caplog):
+    release = threading.Event()
+    runtime, worker = _runtime_with_unfinished_worker(release)
+
+    with caplog.at_level(logging.WARNING, logger="kms_key_backup.function"):
+        runtime._wait_for_unfinished_run(time.monotonic())
+    still_running = worker.is_alive()
+    release.set()
+
+    assert still_running
+    assert "earlier invocation is still going" in caplog.text
