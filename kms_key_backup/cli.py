@@ -20,6 +20,7 @@ from kms_key_backup import auth, canary, doctor, exportfile, keyexport, keywrap,
 from kms_key_backup.clients import ClientFactory
 from kms_key_backup.engine import run_job
 from kms_key_backup.errors import InvalidInputError, KmsBackupError
+from kms_key_backup.inputfile import read_bounded
 from kms_key_backup.job import Job, parse_job
 from kms_key_backup.report import FAILED, OK, PARTIAL, Report
 
@@ -65,15 +66,26 @@ def _add_output_argument(parser: argparse.ArgumentParser) -> None:
 def load_job_file(path: str, flag: str = "--job") -> Job:
     """Read and validate a job file; raise ``InvalidInputError`` naming the flag or field."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        with open(path, "rb") as handle:
+            raw = read_bounded(handle, flag, path, "a JSON job file")
     except FileNotFoundError:
         raise InvalidInputError(flag, path, "the file does not exist", "Give the path of a JSON job file.") from None
     except IsADirectoryError:
         raise InvalidInputError(flag, path, "the path is a directory", "Give the path of a JSON job file.") from None
+    except OSError as exc:
+        raise InvalidInputError(flag, path, f"the file cannot be read ({exc.strerror})",
+                                "Check the path and the file's permissions.") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(flag, path, f"not UTF-8 text (invalid byte at offset {exc.start})",
+                                "Save the job file as UTF-8 JSON.") from None
     except json.JSONDecodeError as exc:
         raise InvalidInputError(flag, path, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
                                 "Fix the JSON syntax; docs/job.md shows a complete job.") from None
+    except RecursionError:
+        raise InvalidInputError(flag, path, "nested too deeply to parse",
+                                "Fix the JSON structure; docs/job.md shows a complete job.") from None
     return parse_job(data)
 
 
