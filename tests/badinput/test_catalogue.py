@@ -105,6 +105,16 @@ JOB_CASES = [
          "job.options.requests_per_second", "5000", "1000"),
     Case("job not an object", lambda world: [world.job()], "job", "[", "JSON object"),
     Case("job not JSON", lambda world: "{'source': 1}", "--job", "job.json", "JSON"),
+    Case("job not UTF-8", lambda world: b'{"source": "\xff"}', "--job", "job.json", "UTF-8"),
+    Case("job nested too deep", lambda world: "[" * 100_000 + "]" * 100_000, "--job", "job.json", "JSON"),
+    Case("job too large", lambda world: " " * (2 * 1024 * 1024) + "{}", "--job", "job.json", "job file"),
+    Case("rate not a number", _job_with("options", {"requests_per_second": float("nan")}),
+         "job.options.requests_per_second", "nan", "number"),
+    Case("compartment of another realm", _job_with("source.compartment_ids", ["ocid1.compartment.oc2..aaaaexample"]),
+         "job.source.compartment_ids[0]", "oc2", "realm"),
+    Case("target compartment of another realm",
+         _job_with("targets.0.compartment_id", "ocid1.compartment.oc2..aaaaexample"),
+         "job.targets[0].compartment_id", "oc2", "realm"),
 ]
 
 
@@ -163,6 +173,8 @@ PEM_CASES = [
          "pem", "PEM"),
     Case("truncated PEM", lambda keys: _pem_public(keys["rsa"])[:120], "--wrapping-public-key", "pem", "PEM"),
     Case("empty file", lambda keys: b"", "--wrapping-public-key", "pem", "PEM"),
+    Case("oversized file", lambda keys: b"-----BEGIN PUBLIC KEY-----\n" + b"A" * (2 * 1024 * 1024),
+         "--wrapping-public-key", "pem", "PEM"),
 ]
 
 
@@ -226,6 +238,7 @@ FLAG_CASES = [
     Case("export vault of another region",
          lambda w: ["export", "--region", TARGET_REGION, "--vault-id", w.source_vault_id, "--key-id", w.key_id],
          "--vault-id", "eu-frankfurt-1", "region"),
+    Case("inspect endless file", lambda w: ["inspect", "/dev/zero"], "FILE", "/dev/zero", "export file"),
 ]
 
 
@@ -247,7 +260,7 @@ def _flag_params():
         yield pytest.param(case, id=case.id, marks=marks)
 
 
-@pytest.mark.parametrize("case", _flag_params())
+@pytest.mark.parametrize("case", list(_flag_params()))
 def test_cli_flag_rejected(case, bad_world, user_rsa_key, capsys):
     public_key_file = bad_world.directory / "wrapping.pem"
     public_key_file.write_bytes(_pem_public(user_rsa_key))
@@ -290,6 +303,8 @@ LEGACY_CASES = [
     Case("key name without compartment", lambda w: _legacy_config(w, source_key_ocid=None, source_keyname="aes",
                                                                   source_compartment=None),
          "source_compartment", "None", "source_compartment"),
+    Case("config nested too deep", lambda w: "[" * 100_000 + "]" * 100_000, "--configfile", "kms_backup.json",
+         "fix the file"),
 ]
 
 
@@ -376,6 +391,10 @@ PAYLOAD_CASES = [
     Case("not UTF-8", lambda w: b'{"selection": "\xff\xfe"}', "payload", "byte", "UTF-8"),
     Case("not JSON", lambda w: b"trigger=schedule", "payload", "bytes", "JSON"),
     Case("JSON array", lambda w: b"[1, 2]", "payload", "bytes", "object"),
+    Case("nested too deep", lambda w: b'{"selection": ' + b"[" * 30_000 + b"]" * 30_000 + b"}", "payload", "bytes",
+         "docs"),
+    Case("rate not a number", lambda w: b'{"options": {"requests_per_second": NaN}}',
+         "payload.options.requests_per_second", "nan", "number"),
     Case("unknown field", lambda w: json.dumps({"keys": ["aes"]}).encode(), "payload.keys", "aes", "selection"),
     Case("cloudevents 1.0", lambda w: json.dumps({"specversion": "1.0", "type": "x"}).encode(),
          "payload.specversion", "1.0", "Events"),
