@@ -22,6 +22,7 @@ from kms_key_backup.engine import run_job
 from kms_key_backup.errors import InvalidInputError, KmsBackupError
 from kms_key_backup.inputfile import read_bounded
 from kms_key_backup.job import Job, parse_job
+from kms_key_backup.ocid import is_known_region, parse_ocid
 from kms_key_backup.report import FAILED, OK, PARTIAL, Report
 
 EXIT_OK = 0
@@ -190,6 +191,11 @@ def cmd_export(args: argparse.Namespace, output: Output) -> int:
     """Export one key version under a user's RSA public key into a new export file."""
     if not args.key_id and not (args.key_name and args.compartment_id):
         raise InvalidInputError("--key-id", None, "missing; give --key-id, or --key-name with --compartment-id")
+    # An unknown --region is reported by VaultAccess below, before any API call.
+    if is_known_region(args.region):
+        _check_regional_ocid("--vault-id", args.vault_id, "vault", "vault", args.region)
+        _check_regional_ocid("--key-id", args.key_id, "key", "key", args.region)
+        _check_regional_ocid("--key-version-id", args.key_version_id, "keyversion", "key version", args.region)
     public_key = pemfile.load_public_key(args.wrapping_public_key, "--wrapping-public-key")
     factory = build_factory(args)
 
@@ -204,6 +210,19 @@ def cmd_export(args: argparse.Namespace, output: Output) -> int:
         wrapping_algorithm=args.wrapping_algorithm,
     )
     return _write_export(output, envelope, args.output_file, "--output-file")
+
+
+def _check_regional_ocid(flag: str, value: str | None, resource_type: str, noun: str, region: str) -> None:
+    """Reject an OCID of another resource type or region before any API call."""
+    if value is None:
+        return
+    ocid = parse_ocid(value)
+    if ocid is None or ocid.resource_type != resource_type:
+        raise InvalidInputError(flag, value, f"not a {noun} OCID",
+                                f"Give the OCID of a {noun}, ocid1.{resource_type}.<realm>.<region>....")
+    if ocid.region and ocid.region != region:
+        raise InvalidInputError(flag, value, f"belongs to region {ocid.region}, not {region}",
+                                f"Give a {noun} OCID of {region}, or set --region to the region it lives in.")
 
 
 def cmd_inspect(args: argparse.Namespace, output: Output) -> int:

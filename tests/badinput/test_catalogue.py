@@ -242,25 +242,7 @@ FLAG_CASES = [
 ]
 
 
-# Known defects: the `export` subcommand checks --key-id and --key-version-id only by asking OCI, and
-# its errors name the original script's config keys (source_key_ocid, source_key_version) instead
-# of the flags the user typed.
-FLAG_DEFECTS = {
-    "export key id of a vault": "export reports a vault OCID given as --key-id as 'source_key_ocid' not found, "
-                                "after a get_key call, instead of rejecting --key-id as not a key OCID",
-    "export version of another region": "export reports --key-version-id as 'source_key_version' after API "
-                                        "calls, instead of rejecting an OCID of another region up front",
-}
-
-
-def _flag_params():
-    for case in FLAG_CASES:
-        reason = FLAG_DEFECTS.get(case.id)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        yield pytest.param(case, id=case.id, marks=marks)
-
-
-@pytest.mark.parametrize("case", list(_flag_params()))
+@pytest.mark.parametrize("case", FLAG_CASES, ids=lambda case: case.id)
 def test_cli_flag_rejected(case, bad_world, user_rsa_key, capsys):
     public_key_file = bad_world.directory / "wrapping.pem"
     public_key_file.write_bytes(_pem_public(user_rsa_key))
