@@ -20,7 +20,9 @@ from kms_key_backup import auth, canary, doctor, exportfile, keyexport, keywrap,
 from kms_key_backup.clients import ClientFactory
 from kms_key_backup.engine import run_job
 from kms_key_backup.errors import InvalidInputError, KmsBackupError
+from kms_key_backup.inputfile import read_bounded
 from kms_key_backup.job import Job, parse_job
+from kms_key_backup.ocid import is_known_region, parse_ocid
 from kms_key_backup.report import FAILED, OK, PARTIAL, Report
 
 EXIT_OK = 0
@@ -65,15 +67,26 @@ def _add_output_argument(parser: argparse.ArgumentParser) -> None:
 def load_job_file(path: str, flag: str = "--job") -> Job:
     """Read and validate a job file; raise ``InvalidInputError`` naming the flag or field."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        with open(path, "rb") as handle:
+            raw = read_bounded(handle, flag, path, "a JSON job file")
     except FileNotFoundError:
         raise InvalidInputError(flag, path, "the file does not exist", "Give the path of a JSON job file.") from None
     except IsADirectoryError:
         raise InvalidInputError(flag, path, "the path is a directory", "Give the path of a JSON job file.") from None
+    except OSError as exc:
+        raise InvalidInputError(flag, path, f"the file cannot be read ({exc.strerror})",
+                                "Check the path and the file's permissions.") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(flag, path, f"not UTF-8 text (invalid byte at offset {exc.start})",
+                                "Save the job file as UTF-8 JSON.") from None
     except json.JSONDecodeError as exc:
         raise InvalidInputError(flag, path, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
                                 "Fix the JSON syntax; docs/job.md shows a complete job.") from None
+    except RecursionError:
+        raise InvalidInputError(flag, path, "nested too deeply to parse",
+                                "Fix the JSON structure; docs/job.md shows a complete job.") from None
     return parse_job(data)
 
 
@@ -178,6 +191,11 @@ def cmd_export(args: argparse.Namespace, output: Output) -> int:
     """Export one key version under a user's RSA public key into a new export file."""
     if not args.key_id and not (args.key_name and args.compartment_id):
         raise InvalidInputError("--key-id", None, "missing; give --key-id, or --key-name with --compartment-id")
+    # An unknown --region is reported by VaultAccess below, before any API call.
+    if is_known_region(args.region):
+        _check_regional_ocid("--vault-id", args.vault_id, "vault", "vault", args.region)
+        _check_regional_ocid("--key-id", args.key_id, "key", "key", args.region)
+        _check_regional_ocid("--key-version-id", args.key_version_id, "keyversion", "key version", args.region)
     public_key = pemfile.load_public_key(args.wrapping_public_key, "--wrapping-public-key")
     factory = build_factory(args)
 
@@ -192,6 +210,19 @@ def cmd_export(args: argparse.Namespace, output: Output) -> int:
         wrapping_algorithm=args.wrapping_algorithm,
     )
     return _write_export(output, envelope, args.output_file, "--output-file")
+
+
+def _check_regional_ocid(flag: str, value: str | None, resource_type: str, noun: str, region: str) -> None:
+    """Reject an OCID of another resource type or region before any API call."""
+    if value is None:
+        return
+    ocid = parse_ocid(value)
+    if ocid is None or ocid.resource_type != resource_type:
+        raise InvalidInputError(flag, value, f"not a {noun} OCID",
+                                f"Give the OCID of a {noun}, ocid1.{resource_type}.<realm>.<region>....")
+    if ocid.region and ocid.region != region:
+        raise InvalidInputError(flag, value, f"belongs to region {ocid.region}, not {region}",
+                                f"Give a {noun} OCID of {region}, or set --region to the region it lives in.")
 
 
 def cmd_inspect(args: argparse.Namespace, output: Output) -> int:

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from kms_key_backup.errors import InvalidInputError
+from kms_key_backup.inputfile import read_bounded
 
 FORMAT = "kms-key-backup/export"
 FORMAT_VERSION = 1
@@ -99,11 +100,13 @@ def read_export_file(path: str, flag: str = "FILE") -> ExportEnvelope:
     """Read and validate an export-only file."""
     try:
         with open(path, "rb") as handle:
-            document = json.loads(handle.read().decode("utf-8"))
+            document = json.loads(read_bounded(handle, flag, path, "an export file").decode("utf-8"))
     except FileNotFoundError:
         raise InvalidInputError(flag, path, "the file does not exist; give the path of an export file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInputError(flag, path, f"the file is not JSON ({exc}); give a file written by `export`") from None
+    except RecursionError:
+        raise InvalidInputError(flag, path, "the JSON is nested too deeply to parse; give a file written by `export`") from None
     except OSError as exc:
         raise InvalidInputError(flag, path, f"the file cannot be read ({exc.strerror}); check the path") from None
 

@@ -11,6 +11,7 @@ no API call.
 from __future__ import annotations
 
 import copy
+import math
 import re
 import string
 from dataclasses import dataclass, field
@@ -277,7 +278,9 @@ def _is_type(value: Any, type_name: str) -> bool:
     if type_name == "integer":
         return isinstance(value, int) and not isinstance(value, bool)
     if type_name == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        # Python's json module reads NaN and Infinity, which JSON does not allow; NaN would also
+        # pass every minimum and maximum check, because each comparison with it is false.
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     return isinstance(value, _JSON_TYPES[type_name])
 
 
@@ -381,14 +384,15 @@ def _check_rules(job: Job) -> None:
     _check_region("job.source.region", job.source.region)
     _check_ocid("job.source.vault_id", job.source.vault_id, ("vault",), job.source.region)
     for index, compartment_id in enumerate(job.source.compartment_ids):
-        _check_ocid(f"job.source.compartment_ids[{index}]", compartment_id, ("compartment", "tenancy"), None)
+        _check_ocid(f"job.source.compartment_ids[{index}]", compartment_id, ("compartment", "tenancy"),
+                    job.source.region)
 
     seen_vaults = {job.source.vault_id: "job.source.vault_id"}
     for index, target in enumerate(job.targets):
         path = f"job.targets[{index}]"
         _check_region(f"{path}.region", target.region)
         _check_ocid(f"{path}.vault_id", target.vault_id, ("vault",), target.region)
-        _check_ocid(f"{path}.compartment_id", target.compartment_id, ("compartment", "tenancy"), None)
+        _check_ocid(f"{path}.compartment_id", target.compartment_id, ("compartment", "tenancy"), target.region)
         if target.vault_id in seen_vaults:
             raise InvalidInputError(f"{path}.vault_id", target.vault_id,
                                     f"already used by {seen_vaults[target.vault_id]}",

@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from kms_key_backup.errors import InvalidInputError
+from kms_key_backup.inputfile import read_bounded
 
 # Keys of the config file, which are also the names of the flags.
 CONFIG_KEYS = (
@@ -131,12 +132,14 @@ def is_legacy_invocation(argv: list[str]) -> bool:
 def load_config_file(path: str) -> dict[str, Any]:
     """Read a ``--configfile`` JSON object, rejecting keys the original script did not define."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
+        with open(path, "rb") as handle:
+            document = json.loads(read_bounded(handle, "--configfile", path, "the JSON config file").decode("utf-8"))
     except FileNotFoundError:
         raise InvalidInputError("--configfile", path, "the file does not exist; give the path of the JSON config file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInputError("--configfile", path, f"the file is not valid JSON ({exc}); fix the file") from None
+    except RecursionError:
+        raise InvalidInputError("--configfile", path, "the JSON is nested too deeply to parse; fix the file") from None
     except OSError as exc:
         raise InvalidInputError("--configfile", path, f"the file cannot be read ({exc.strerror}); check the path") from None
 

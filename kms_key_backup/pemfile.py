@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 
 from kms_key_backup.errors import InvalidInputError
+from kms_key_backup.inputfile import read_bounded
 
 # OCI export_key accepts wrapping public keys of these sizes only (ExportKeyDetails.public_key).
 WRAPPING_KEY_BITS = (2048, 3072, 4096)
@@ -29,7 +30,7 @@ _GENERATE_HINT = (
 def _read_pem(path: str, flag: str) -> bytes:
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            data = read_bounded(handle, flag, path, "a PEM file")
     except FileNotFoundError:
         raise InvalidInputError(flag, path, "the file does not exist; give the path of a PEM file") from None
     except IsADirectoryError:

@@ -22,7 +22,8 @@ from kms_key_backup.clients import ClientFactory, VaultRecord, service_failure
 from kms_key_backup.errors import KmsBackupError, ServiceFailure
 from kms_key_backup.inventory import SourceKey, list_all, read_source_keys, read_target_copies
 from kms_key_backup.job import Job
-from kms_key_backup.plan import TAG_COPIED_VERSIONS, SourceVersion, parse_copied_versions, plan_versions
+from kms_key_backup.plan import (TAG_COPIED_VERSIONS, SourceVersion, parse_copied_versions, plan_versions,
+                                 unsupported_reason)
 from kms_key_backup.verify import EphemeralWrappingKey, digests_equal, public_keys_equal
 
 OK = "ok"
@@ -71,6 +72,11 @@ def _versions(factory: ClientFactory, vault: VaultRecord, key_id: str) -> list[A
 def _recheck_key(job: Job, factory: ClientFactory, source_vault: VaultRecord, target_vault: VaultRecord,
                  key: SourceKey, copies: list, ephemeral_key: EphemeralWrappingKey | None) -> dict[str, Any]:
     if not copies:
+        # Sync never copies such a key, so advising to run it would send the user in a circle.
+        unsupported = unsupported_reason(key.protection_mode, key.algorithm, key.lifecycle_state,
+                                         job.options.wrapping_algorithm)
+        if unsupported is not None:
+            return {"status": PARTIAL, "reason": f"not copyable: {unsupported}"}
         return {"status": PARTIAL, "reason": "no copy in this target; run sync"}
     if len(copies) > 1:
         return {"status": FAILED, "reason": f"{len(copies)} copies of this key: {', '.join(c.id for c in copies)}"}

@@ -19,6 +19,7 @@ from kms_key_backup import keyexport, keywrap
 from kms_key_backup.clients import list_all
 from kms_key_backup.errors import InvalidInputError, KmsBackupError
 from kms_key_backup.exportfile import ExportEnvelope
+from kms_key_backup.plan import TAG_SOURCE_KEY_ID
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,23 @@ def find_restored_key(access: keyexport.VaultAccess, compartment_id: str, key_ve
     return None
 
 
+def _reject_sync_copy(access: keyexport.VaultAccess, key_id: str) -> None:
+    """Raise ``InvalidInputError`` if `key_id` is a copy that sync keeps current.
+
+    Sync pairs a copy's versions with the source's by their count, so one more version would
+    make it stop syncing that key until the copy is deleted.
+    """
+    tags = access.management.get_key(key_id).data.freeform_tags or {}
+    source_key_id = tags.get(TAG_SOURCE_KEY_ID)
+    if source_key_id is not None:
+        raise InvalidInputError(
+            "--key-id", key_id,
+            f"the key is the copy that sync keeps of {source_key_id}, and a restored version would stop sync "
+            "for it",
+            "Restore into a new key with --compartment-id instead.",
+        )
+
+
 def restore_export(
     access: keyexport.VaultAccess,
     envelope: ExportEnvelope,
@@ -66,7 +84,9 @@ def restore_export(
             "the unwrapped material does not match the fingerprint recorded in the file; the file was altered, restore nothing",
         )
 
-    if not target_key_id:
+    if target_key_id:
+        _reject_sync_copy(access, target_key_id)
+    else:
         existing = find_restored_key(access, compartment_id, envelope.key_version_id)
         if existing is not None:
             # A second restore of the same file finds the first one's key, so reruns create no duplicate.

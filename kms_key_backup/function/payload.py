@@ -106,6 +106,9 @@ def parse_invocation(body: bytes) -> Invocation:
     except json.JSONDecodeError as exc:
         raise invalid("payload", f"{len(body)} bytes", f"not valid JSON ({exc.msg} at character "
                       f"{exc.pos})", "Send a JSON object, or an empty body for a sweep.") from None
+    except RecursionError:
+        raise invalid("payload", f"{len(body)} bytes", "nested too deeply to parse",
+                      "Send a job fragment or an event as docs/configuration.md shows.") from None
 
     if not isinstance(document, dict):
         raise invalid("payload", f"{len(body)} bytes", f"a JSON {type(document).__name__}, "

@@ -7,6 +7,9 @@ TARGET_REGION = "eu-stockholm-1"
 
 
 def write_json(path, document) -> str:
-    """Write ``document`` as JSON (a string is written as given) and return the path."""
-    path.write_text(json.dumps(document) if not isinstance(document, str) else document)
+    """Write ``document`` as JSON (a string or bytes are written as given) and return the path."""
+    if isinstance(document, bytes):
+        path.write_bytes(document)
+    else:
+        path.write_text(json.dumps(document) if not isinstance(document, str) else document)
     return str(path)

@@ -1,5 +1,6 @@
 """Export-only, inspect and restore against the emulator, through the real SDK and CLI entry point."""
 
+import json
 import os
 import stat
 
@@ -134,6 +135,33 @@ def test_restore_twice_is_idempotent(run_cli, cli_world):
     assert second.exit_code == 0, second.stderr
     assert first.json()["key_id"] == second.json()["key_id"]
     assert len(cli_world.server.state.vaults[cli_world.third_vault_id].keys) == 1
+
+
+def test_restore_rejects_version_into_sync_copy(run_cli, cli_world, tmp_path):
+    job = {"source": {"region": "eu-frankfurt-1", "vault_id": cli_world.source_vault_id},
+           "targets": [{"region": "eu-stockholm-1", "vault_id": cli_world.target_vault_id,
+                        "compartment_id": cli_world.compartment_id}]}
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    assert run_cli("sync", "--job", "job.json", "--config-file", cli_world.config_file).exit_code == 0
+    copy_id = next(key.id for key in cli_world.server.state.vaults[cli_world.target_vault_id].keys.values()
+                   if key.freeform_tags.get("kms_key_backup_source_key_id") == cli_world.aes_key_id)
+    assert export_aes(run_cli, cli_world).exit_code == 0
+    admin = AdminClient(cli_world.server.url)
+    admin.clear_calls()
+
+    result = run_cli(
+        "restore", "aes.json", "--private-key", cli_world.private_key_file, "--config-file", cli_world.config_file,
+        "--region", "eu-stockholm-1", "--vault-id", cli_world.target_vault_id, "--key-id", copy_id,
+        "--output", "json",
+    )
+
+    assert result.exit_code == 2, result.stderr
+    error = result.json()["error"]
+    assert error["field"] == "--key-id"
+    assert error["value"] == copy_id
+    assert "--compartment-id" in error["fix"]
+    assert [call for call in admin.calls() if call["write"]] == []
+    assert len(cli_world.key(cli_world.target_vault_id, copy_id).versions) == 2
 
 
 def test_export_rejects_private_key_as_public(run_cli, cli_world):

@@ -2,7 +2,10 @@
 
 import json
 
+import oci
+
 from kms_emulator import AdminClient
+from kms_emulator.testing import Kms
 
 
 def write_job(tmp_path, cli_world, target_vault_id=None, target_region="eu-stockholm-1"):
@@ -54,6 +57,25 @@ def test_verify_without_copies_is_partial(run_cli, cli_world, tmp_path):
 
     assert result.exit_code == 3
     assert "no copy in this target" in result.stdout
+
+
+def test_verify_names_why_key_is_not_copied(run_cli, cli_world, tmp_path):
+    config = oci.config.from_file(cli_world.config_file)
+    kms = Kms(cli_world.server, config)
+    vault = kms.vault_client("eu-frankfurt-1").get_vault(cli_world.source_vault_id).data
+    kms.management(vault).create_key(oci.key_management.models.CreateKeyDetails(
+        compartment_id=cli_world.compartment_id, display_name="hsm-key", protection_mode="HSM",
+        key_shape=oci.key_management.models.KeyShape(algorithm="AES", length=32)))
+    job_file = write_job(tmp_path, cli_world)
+    assert run_cli("sync", "--job", job_file, "--config-file", cli_world.config_file).exit_code == 3
+
+    result = run_cli("verify", "--job", job_file, "--config-file", cli_world.config_file, "--output", "json")
+
+    assert result.exit_code == 3
+    hsm_key = next(key for key in result.json()["keys"] if key["display_name"] == "hsm-key")
+    reason = hsm_key["targets"][0]["reason"]
+    assert "HSM" in reason
+    assert "run sync" not in reason
 
 
 def test_doctor_passes(run_cli, cli_world, tmp_path):
