@@ -24,6 +24,7 @@ Configuration variables (docs/configuration.md has the full reference):
 - ``KMS_BACKUP_DEEP_VERIFY``: compare key material digests after each copy.
 - ``KMS_BACKUP_CONCURRENCY``: keys copied at once.
 - ``KMS_BACKUP_ALLOW_PAYLOAD_TARGETS``, ``KMS_BACKUP_ALLOW_PAYLOAD_WIDEN``: payload authority.
+- ``KMS_BACKUP_ALLOW_CANARY``: whether the canary payload may run (default false).
 - ``KMS_BACKUP_METRICS_NAMESPACE``, ``KMS_BACKUP_METRICS_COMPARTMENT_ID``: OCI Monitoring.
 - ``KMS_BACKUP_DEADLINE_MARGIN_SECONDS``: stop starting work this long before the deadline.
 - ``KMS_BACKUP_LOG_LEVEL``, ``KMS_BACKUP_LOG_PAYLOAD``: logging.

@@ -63,6 +63,7 @@ module "function_config" {
   requests_per_second     = var.requests_per_second
   allow_payload_targets   = var.allow_payload_targets
   allow_payload_widen     = var.allow_payload_widen
+  allow_canary            = var.enable_canary
   metrics_namespace       = var.metrics_namespace
   metrics_compartment_id  = local.metrics_compartment_id
   deadline_margin_seconds = var.deadline_margin_seconds

@@ -32,6 +32,7 @@ CONCURRENCY = "KMS_BACKUP_CONCURRENCY"
 REQUESTS_PER_SECOND = "KMS_BACKUP_REQUESTS_PER_SECOND"
 ALLOW_PAYLOAD_TARGETS = "KMS_BACKUP_ALLOW_PAYLOAD_TARGETS"
 ALLOW_PAYLOAD_WIDEN = "KMS_BACKUP_ALLOW_PAYLOAD_WIDEN"
+ALLOW_CANARY = "KMS_BACKUP_ALLOW_CANARY"
 METRICS_NAMESPACE = "KMS_BACKUP_METRICS_NAMESPACE"
 METRICS_COMPARTMENT_ID = "KMS_BACKUP_METRICS_COMPARTMENT_ID"
 DEADLINE_MARGIN_SECONDS = "KMS_BACKUP_DEADLINE_MARGIN_SECONDS"
@@ -43,8 +44,9 @@ TELEMETRY_ENDPOINT_TEMPLATE = "KMS_BACKUP_TELEMETRY_ENDPOINT_TEMPLATE"
 KNOWN_VARIABLES = frozenset({
     SOURCE_REGION, SOURCE_VAULT_ID, SOURCE_COMPARTMENT_IDS, TARGETS, KEY_IDS, KEY_NAMES, KEY_TAGS,
     ALL_SOFTWARE_KEYS, EXCLUDE_KEY_IDS, EXCLUDE_KEY_NAMES, VERSIONS, WRAPPING_ALGORITHM,
-    DEEP_VERIFY, CONCURRENCY, REQUESTS_PER_SECOND, ALLOW_PAYLOAD_TARGETS, ALLOW_PAYLOAD_WIDEN, METRICS_NAMESPACE,
-    METRICS_COMPARTMENT_ID, DEADLINE_MARGIN_SECONDS, LOG_LEVEL, LOG_PAYLOAD,
+    DEEP_VERIFY, CONCURRENCY, REQUESTS_PER_SECOND, ALLOW_PAYLOAD_TARGETS, ALLOW_PAYLOAD_WIDEN,
+    ALLOW_CANARY, METRICS_NAMESPACE, METRICS_COMPARTMENT_ID, DEADLINE_MARGIN_SECONDS, LOG_LEVEL,
+    LOG_PAYLOAD,
     KMS_ENDPOINT_TEMPLATE, TELEMETRY_ENDPOINT_TEMPLATE,
 })
 
@@ -99,6 +101,8 @@ class FunctionConfig:
 
     allow_payload_targets: bool = False
     allow_payload_widen: bool = False
+    allow_canary: bool = False
+    """Whether a ``{"trigger": "canary"}`` body may create and delete throwaway keys."""
     metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
     metrics_compartment_id: str | None = None
     deadline_margin_seconds: float = DEFAULT_DEADLINE_MARGIN_SECONDS
@@ -176,6 +180,7 @@ def load_config(environ: Mapping[str, str]) -> FunctionConfig:
         job=_parse_configured_job(job),
         allow_payload_targets=reader.boolean(ALLOW_PAYLOAD_TARGETS, False),
         allow_payload_widen=reader.boolean(ALLOW_PAYLOAD_WIDEN, False),
+        allow_canary=reader.boolean(ALLOW_CANARY, False),
         metrics_namespace=namespace,
         metrics_compartment_id=metrics_compartment_id,
         deadline_margin_seconds=reader.number(DEADLINE_MARGIN_SECONDS,

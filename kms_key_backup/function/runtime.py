@@ -29,7 +29,7 @@ from kms_key_backup.engine import run_job
 from kms_key_backup.errors import InvalidInputError, KmsBackupError, PreflightError
 from kms_key_backup.function import events
 from kms_key_backup.function.authority import apply_payload, payload_error
-from kms_key_backup.function.config import FunctionConfig, load_config
+from kms_key_backup.function.config import ALLOW_CANARY, FunctionConfig, load_config
 from kms_key_backup.function.payload import (TRIGGER_CANARY, TRIGGER_EVENT, TRIGGER_PAYLOAD, Invocation,
                                              parse_invocation)
 from kms_key_backup.job import Job, parse_job
@@ -158,6 +158,18 @@ class FunctionRuntime:
             logger.error("invalid invocation payload", extra={"field": error.field,
                                                               "error": str(error)})
             return _invalid_result(error, call_id, run_id, None)
+
+        if invocation.trigger == TRIGGER_CANARY and not config.allow_canary:
+            error = InvalidInputError(
+                "payload.trigger", "canary",
+                "the canary creates, rotates and schedules deletion of throwaway keys, which this "
+                "function is not configured to do",
+                f"Set {ALLOW_CANARY}=true in the function configuration (and grant the canary's "
+                "permissions, e.g. the Terraform module's enable_canary), or run "
+                "`kms-key-backup doctor --canary` from a workstation.")
+            logger.error("invalid invocation payload", extra={"field": error.field,
+                                                              "error": str(error)})
+            return _invalid_result(error, call_id, run_id, invocation.trigger)
 
         logs.bind_fields(trigger=invocation.trigger)
         started_fields: dict[str, Any] = {"payload_bytes": len(body)}

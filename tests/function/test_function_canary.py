@@ -12,7 +12,7 @@ def canary_keys(emulator):
 
 @pytest.mark.oci_verified
 def test_canary_payload_passes(start_function, emulator):
-    function = start_function()
+    function = start_function(KMS_BACKUP_ALLOW_CANARY="true")
 
     result = function.invoke({"trigger": "canary"})
     document = result.json()
@@ -29,7 +29,7 @@ def test_canary_payload_passes(start_function, emulator):
 
 @pytest.mark.oci_verified
 def test_canary_payload_with_probe(start_function):
-    function = start_function()
+    function = start_function(KMS_BACKUP_ALLOW_CANARY="true")
 
     document = function.invoke({"trigger": "canary", "probe": True}).json()
 
@@ -44,7 +44,7 @@ def test_canary_payload_with_probe(start_function):
     ({"trigger": "canary-now"}, "payload.trigger"),
 ], ids=["probe_not_bool", "extra_field", "unknown_trigger"])
 def test_bad_canary_payload_is_rejected_without_calls(start_function, admin, body, field):
-    function = start_function()
+    function = start_function(KMS_BACKUP_ALLOW_CANARY="true")
 
     result = function.invoke(body)
     document = result.json()
@@ -52,4 +52,17 @@ def test_bad_canary_payload_is_rejected_without_calls(start_function, admin, bod
     assert result.status == 502
     assert document["status"] == "invalid_input"
     assert document["error"]["field"] == field
+    assert admin.calls() == []
+
+
+def test_canary_payload_needs_allow_canary(start_function, admin):
+    function = start_function()
+
+    result = function.invoke({"trigger": "canary"})
+    report = result.json()
+
+    assert result.status == 502
+    assert report["status"] == "invalid_input"
+    assert report["error"]["field"] == "payload.trigger"
+    assert "KMS_BACKUP_ALLOW_CANARY" in report["error"]["fix"]
     assert admin.calls() == []

@@ -42,6 +42,7 @@ locals {
       KMS_BACKUP_CONCURRENCY             = tostring(var.concurrency)
       KMS_BACKUP_ALLOW_PAYLOAD_TARGETS   = tostring(var.allow_payload_targets)
       KMS_BACKUP_ALLOW_PAYLOAD_WIDEN     = tostring(var.allow_payload_widen)
+      KMS_BACKUP_ALLOW_CANARY            = tostring(var.allow_canary)
       KMS_BACKUP_METRICS_NAMESPACE       = var.metrics_namespace
       KMS_BACKUP_DEADLINE_MARGIN_SECONDS = tostring(var.deadline_margin_seconds)
       KMS_BACKUP_LOG_LEVEL               = var.log_level

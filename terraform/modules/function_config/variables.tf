@@ -138,6 +138,12 @@ variable "allow_payload_widen" {
   default     = false
 }
 
+variable "allow_canary" {
+  description = "Let a {\"trigger\": \"canary\"} payload create, rotate and schedule deletion of throwaway keys."
+  type        = bool
+  default     = false
+}
+
 variable "metrics_namespace" {
   description = "OCI Monitoring namespace of the run metrics. Empty disables metrics."
   type        = string
