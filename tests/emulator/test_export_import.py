@@ -24,14 +24,15 @@ def _export(kms, vault, key_id, version_id, public_key_pem, algorithm="RSA_OAEP_
     return kms.crypto(vault).export_key(details).data
 
 
-def test_export_every_version_in_two_regions(kms, world, caller_key_3072):
-    caller_pem = public_pem(caller_key_3072)
+def check_export_every_version_in_two_regions(kms, compartment_id, caller_key):
+    """Create an AES-256 and an RSA-2048 key in two regions, rotate each twice, export and unwrap every version."""
+    caller_pem = public_pem(caller_key)
     for region in (FRANKFURT, STOCKHOLM):
-        vault = kms.create_vault(world.main.compartment_id, region=region)
+        vault = kms.create_vault(compartment_id, region=region)
         assert vault.lifecycle_state == "ACTIVE"
         assert f".{region}." in vault.id
-        aes = kms.create_key(vault, world.main.compartment_id, "AES", 32, name="aes")
-        rsa_key = kms.create_key(vault, world.main.compartment_id, "RSA", 256, name="rsa")
+        aes = kms.create_key(vault, compartment_id, "AES", 32, name="aes")
+        rsa_key = kms.create_key(vault, compartment_id, "RSA", 256, name="rsa")
         for key in (aes, rsa_key):
             kms.rotate(vault, key.id)
             kms.rotate(vault, key.id)
@@ -41,12 +42,16 @@ def test_export_every_version_in_two_regions(kms, world, caller_key_3072):
                 exported = _export(kms, vault, key.id, summary.id, caller_pem)
                 assert exported.key_version_id == summary.id
                 assert exported.vault_id == vault.id
-                material = unwrap_export(caller_key_3072, exported.algorithm, exported.encrypted_key)
+                material = unwrap_export(caller_key, exported.algorithm, exported.encrypted_key)
                 if key.key_shape.algorithm == "AES":
                     assert len(material) == 32
                 else:
                     version = kms.management(vault).get_key_version(key.id, summary.id).data
                     assert _public_pem_of_pkcs8(material) == version.public_key
+
+
+def test_export_every_version_in_two_regions(kms, world, caller_key_3072):
+    check_export_every_version_in_two_regions(kms, world.main.compartment_id, caller_key_3072)
 
 
 def test_export_blob_length_matches_oci_format(kms, world, vault, caller_key_3072):

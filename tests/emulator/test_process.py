@@ -10,6 +10,7 @@ import time
 import pytest
 
 from kms_emulator.testing import Kms, make_oci_config
+from test_export_import import check_export_every_version_in_two_regions
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -59,6 +60,15 @@ def test_ready_file_and_sigterm(start_process, world, tmp_path):
     assert vault.management_endpoint.startswith(ready["url"])
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) == 0
+
+
+def test_process_exports_every_version_in_two_regions(start_process, world, tmp_path, caller_key_3072):
+    seed_file = tmp_path / "seed.json"
+    seed_file.write_text(json.dumps(world.seed()))
+    process, ready = start_process("--seed", str(seed_file))
+    kms = Kms(_Endpoints(ready), make_oci_config(world, tmp_path))
+
+    check_export_every_version_in_two_regions(kms, world.main.compartment_id, caller_key_3072)
 
 
 def test_state_file_survives_restart(start_process, world, tmp_path):
