@@ -410,14 +410,18 @@ def _schedule_deletions(factory: ClientFactory, job: Job, target_vaults, run_id:
         management = factory.management_client(key.vault)
 
         def schedule(key=key, management=management):
-            current = management.get_key(key.key_id)
-            if current.data.lifecycle_state in ("PENDING_DELETION", "SCHEDULING_DELETION"):
-                return current.data
-            if current.data.lifecycle_state not in ("ENABLED", "DISABLED"):
-                current = wait_until_enabled(management, current, lambda: management.get_key(key.key_id),
-                                             f"key {key.key_id}")
-            details = ScheduleKeyDeletionDetails(time_of_deletion=now() + DELETION_WINDOW)
-            return management.schedule_key_deletion(key.key_id, details).data
+            def fetch():
+                return management.get_key(key.key_id)
+
+            current = fetch()
+            if current.data.lifecycle_state not in ("PENDING_DELETION", "SCHEDULING_DELETION"):
+                if current.data.lifecycle_state not in ("ENABLED", "DISABLED"):
+                    wait_until_enabled(management, current, fetch, f"key {key.key_id}")
+                details = ScheduleKeyDeletionDetails(time_of_deletion=now() + DELETION_WINDOW)
+                current = management.schedule_key_deletion(key.key_id, details)
+            # SCHEDULING_DELETION is transitional: the step only passes once the key is
+            # PENDING_DELETION, so the verdict reports the deletion as scheduled for certain.
+            return wait_for_state(management, current, fetch, ("PENDING_DELETION",), f"key {key.key_id}").data
 
         steps.run(f"schedule deletion of the {key.role.upper()} key in the {key.vault_label} vault",
                   "schedule_key_deletion", key.vault_label, schedule,
