@@ -334,7 +334,8 @@ def _run_legacy(args: argparse.Namespace, output: Output) -> int:
     if config.exportonly:
         public_key = pemfile.load_public_key(config.wrapping_pubkey_file, "--wrapping_pubkey_file")
         oci_config, signer = _legacy_profile_auth(config, config.source_ociprofile)
-        access = keyexport.VaultAccess(ClientFactory.from_environment(oci_config, signer), config.source_region, config.source_vault, "source_vault")
+        access = keyexport.VaultAccess(ClientFactory.from_environment(oci_config, signer), config.source_region, config.source_vault, "source_vault",
+                                           "source_region")
         envelope = keyexport.export_key_version(
             access,
             key_id=config.source_key_ocid,

@@ -52,10 +52,12 @@ def run_job(job: Job, factory: ClientFactory, deadline: float | None = None, run
     LOG.info("run started", extra={"run_id": run_id, "step": "start", "source_vault_id": job.source.vault_id,
                                    "dry_run": job.options.dry_run})
 
+    step = "preflight"
     try:
         source_vault, targets = _preflight(job, factory, run_id)
         ctx = RunContext(job=job, factory=factory, run_id=run_id, source_vault=source_vault, deadline=deadline,
                          warn=report.add_warning)
+        step = "inventory"
         inventory = _inventory(job, factory, source_vault, targets, report, run_id)
         _copy_all(ctx, inventory.keys, targets, report)
     except (PreflightError, ServiceFailure, KmsBackupError) as exc:
@@ -63,6 +65,11 @@ def run_job(job: Job, factory: ClientFactory, deadline: float | None = None, run
         report.error = {"step": step, "message": str(exc)}
         if isinstance(exc, ServiceFailure):
             report.error.update(exc.to_dict())
+        LOG.error("run failed in %s: %s", step, exc, extra={"run_id": run_id, "step": step})
+    except oci.exceptions.RequestException as exc:
+        # A dropped connection or a timeout that outlasted the retries is not a ServiceError, so
+        # it is reported here like one instead of escaping to the caller.
+        report.error = {"step": step, "message": f"{type(exc).__name__}: {exc}"}
         LOG.error("run failed in %s: %s", step, exc, extra={"run_id": run_id, "step": step})
 
     report.time_finished = utc_now()

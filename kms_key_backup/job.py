@@ -291,7 +291,7 @@ def _check_schema(value: Any, schema: dict, path: str) -> None:
         type_names = types if isinstance(types, list) else [types]
         if not any(_is_type(value, name) for name in type_names):
             raise InvalidInputError(path, value, f"expected {' or '.join(type_names)}",
-                                    f"Set it to {_describe(schema)}.")
+                                    f"Set it to a JSON {' or '.join(type_names)}: {_describe(schema)}.")
 
     if "enum" in schema and value not in schema["enum"]:
         raise InvalidInputError(path, value, "not an allowed value",

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from kms_key_backup import exportfile, keywrap, pemfile
 from kms_key_backup.clients import ClientFactory
 from kms_key_backup.errors import InvalidInputError, KmsBackupError, PreflightError
+from kms_key_backup.ocid import is_known_region, parse_ocid
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +33,19 @@ EPHEMERAL_RSA_BITS = 2048
 class VaultAccess:
     """The vault record and the management and crypto clients of one vault, from a `ClientFactory`."""
 
-    def __init__(self, factory: ClientFactory, region: str, vault_id: str, flag: str = "--vault-id") -> None:
+    def __init__(self, factory: ClientFactory, region: str, vault_id: str, flag: str = "--vault-id",
+                 region_flag: str = "--region") -> None:
         if not isinstance(vault_id, str) or not vault_id.startswith("ocid1.vault."):
             raise InvalidInputError(flag, vault_id, "expected a vault OCID starting with ocid1.vault.")
+        # Without a known region the SDK would build an endpoint for a host that does not exist,
+        # so both are checked before any call.
+        if not is_known_region(region):
+            raise InvalidInputError(region_flag, region, "not a region known to the OCI SDK",
+                                    "Use a region identifier such as eu-frankfurt-1.")
+        ocid = parse_ocid(vault_id)
+        if ocid is not None and ocid.region and ocid.region != region:
+            raise InvalidInputError(flag, vault_id, f"belongs to region {ocid.region}, not {region}",
+                                    f"Give the region the vault lives in, or a vault OCID of {region}.")
         self.factory = factory
         self.region = region
         self.vault_id = vault_id

@@ -13,6 +13,7 @@
 
 import pytest
 
+import secret_scan
 from kms_emulator import EmulatorServer
 from kms_emulator.testing import ApiKey, World, make_oci_config, new_api_key
 
@@ -37,3 +38,22 @@ def emulator(world):
 @pytest.fixture
 def oci_config(world, tmp_path) -> dict:
     return make_oci_config(world, tmp_path)
+
+
+# --- suite-wide secret scan (see tests/secret_scan.py) ---------------------------------------------
+# Every log record, captured output, function response and temporary file of the session is
+# scanned at its end for the key material and export blobs the emulators produced; a hit fails
+# the run. These three hooks are the whole wiring.
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secret_scan_session(tmp_path_factory):
+    yield from secret_scan.session_fixture(tmp_path_factory)
+
+
+def pytest_runtest_logreport(report):
+    secret_scan.record_test_output(report)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    secret_scan.finish_session(session)
