@@ -12,6 +12,7 @@ Key material is the raw bytes of an AES key, and the PKCS#8 DER encoding of an R
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -86,7 +87,16 @@ def public_key_pem(public_key) -> str:
     ).decode("ascii")
 
 
+@functools.lru_cache(maxsize=256)
 def load_der_private_key(material: bytes):
+    """Load a PKCS#8 DER private key, validating it; the same bytes load only once.
+
+    Validating an RSA-4096 key took about 0.4 s of CPU with cryptography 50.0.2 on a 2-core AMD
+    EPYC, spent while the emulator holds its state lock. The vault wrapping key and RSA key
+    versions are loaded on every import, export and GetKeyVersion, so without the cache the
+    emulator's own CPU decided how long a run took, a cost OCI does not have. Key objects are
+    immutable, and a load that raises is not cached.
+    """
     return serialization.load_der_private_key(material, password=None)
 
 
