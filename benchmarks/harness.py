@@ -152,6 +152,7 @@ class BenchEnvironment:
             {"tenancy_id": ids.tenancy_id, "compartment_id": ids.second_compartment_id, "region": TARGET_REGION,
              "display_name": f"{name}-target", "keys": copies}]})
         target_id = created["vaults"][0]["id"]
+        self.prepare_secrets(source["id"], target_id)
         shapes = [(key.get("algorithm", "AES"), key.get("length", 32)) for key in source_keys]
         return VaultPair(source["id"], target_id, ids.second_compartment_id, source["keys"], shapes)
 
