@@ -389,9 +389,10 @@ def baseline(env: BenchEnvironment, sizes: Sizes, pair: VaultPair, sync: Scenari
     scenario = ScenarioResult(
         key="baseline", title=f"Baseline: one process per key, current version only ({versions} keys)",
         description=(f"`benchmarks/baseline.py` copies {versions} of the full sync's source keys "
-                     f"({_shape_summary(sample_pair)}; one key in {step}) into an empty vault, one process per "
-                     "key, one after another, as a loop over the original script would: get_vault twice, "
-                     "get_wrapping_key, get_key, export_key of the current version and import_key. It does "
+                     f"({_shape_summary(sample_pair)}; one key in {step}) into an empty vault. It starts one "
+                     "process per key, one after another, as a loop over the original script would. Each calls "
+                     "get_vault twice, get_wrapping_key, get_key, export_key of the current version and "
+                     "import_key. It does "
                      "not wait for the new key, so it is as fast as such a script can be. Wall time includes "
                      "each process's interpreter start and imports."),
         stats=stats, per_unit=("key", versions), raw={"wall": wall})
