@@ -26,29 +26,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _progress(started: float, message: str) -> None:
+    print(f"[{time.perf_counter() - started:6.1f} s] {message}", flush=True)
+
+
 def run(sizes: scenarios.Sizes, work_dir: Path) -> list[scenarios.ScenarioResult]:
+    started = time.perf_counter()
     results = []
-    with BenchEnvironment(work_dir, sizes.latency_ms, sizes.throttle_rps, sizes.lifecycle_delay_ms) as env:
-        print(f"Full sync of {sizes.keys} keys × {sizes.versions} versions...", flush=True)
+    with BenchEnvironment(work_dir, sizes.latency_ms, sizes.throttle_rps, sizes.lifecycle_delay_ms,
+                          sizes.reuse_wrapping_keys) as env:
+        _progress(started, f"Full sync of {sizes.keys} keys × {sizes.versions} versions...")
         sync, pair = scenarios.full_sync(env, sizes)
         results.append(sync)
-        print("No-op sweep of the same vault...", flush=True)
+        _progress(started, "No-op sweep of the same vault...")
         results.append(scenarios.noop_sweep(env, sizes, pair, "noop_sweep",
                                             f"No-op sweep, the same {sizes.keys} keys"))
-        print("Rotation events through the function...", flush=True)
+        _progress(started, "Rotation events through the function...")
         results.extend(scenarios.rotation_events(env, sizes, pair))
-        print("Cold start...", flush=True)
+        _progress(started, "Cold start...")
         results.append(scenarios.cold_start(env, sizes, pair))
-        print(f"Baseline over {sizes.baseline_keys} keys...", flush=True)
+        _progress(started, f"Baseline over {sizes.baseline_keys} keys...")
         results.append(scenarios.baseline(env, sizes, pair, sync))
-        print(f"No-op sweep of {sizes.big_sweep_keys:,} keys...", flush=True)
+        _progress(started, f"No-op sweep of {sizes.big_sweep_keys:,} keys...")
         results.append(scenarios.big_noop_sweep(env, sizes))
+        _progress(started, "Done.")
     return results
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     sizes = scenarios.SMOKE if args.smoke else scenarios.FULL
     work_dir = Path(tempfile.mkdtemp(prefix="kms-key-backup-bench-"))
     load_before = os.getloadavg()
@@ -73,4 +79,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     sys.exit(main())

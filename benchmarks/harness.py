@@ -49,11 +49,13 @@ class VaultPair:
 class BenchEnvironment:
     """One emulator with a world of two tenancies, an API-key config, and a work directory."""
 
-    def __init__(self, work_dir: Path, latency_ms: int, throttle_rps: float | None, lifecycle_delay_ms: int):
+    def __init__(self, work_dir: Path, latency_ms: int, throttle_rps: float | None, lifecycle_delay_ms: int,
+                 reuse_wrapping_keys: bool = False):
         self.work_dir = work_dir
         self.world = World.new(new_api_key())
         self.server = EmulatorServer(host="127.0.0.1", port=0, seed=self.world.seed(), latency_ms=0,
-                                     throttle_rps=None, lifecycle_delay_ms=lifecycle_delay_ms)
+                                     throttle_rps=None, lifecycle_delay_ms=lifecycle_delay_ms,
+                                     reuse_wrapping_keys=reuse_wrapping_keys)
         self.latency_ms = latency_ms
         self.throttle_rps = throttle_rps
         self.oci_config: dict = {}
@@ -101,24 +103,25 @@ class BenchEnvironment:
         return VaultPair(source["id"], target["id"], ids.second_compartment_id, source["keys"], shapes)
 
     def add_vault(self, region: str, name: str) -> str:
-        """Seed an empty vault in the second compartment and return its OCID."""
+        """Seed an empty target vault in the second compartment, make its wrapping key, and return its OCID."""
         ids = self.world.main
         created = self.admin.seed({"vaults": [{"tenancy_id": ids.tenancy_id, "compartment_id": ids.second_compartment_id,
                                                "region": region, "display_name": name, "keys": []}]})
         vault_id = created["vaults"][0]["id"]
-        self.prepare_secrets(vault_id)
+        with self.server.state.lock:
+            self.server.state.vaults[vault_id].wrapping_private_key()
         return vault_id
 
-    def prepare_secrets(self, *vault_ids: str) -> None:
+    def prepare_secrets(self, source_vault_id: str, target_vault_id: str) -> None:
+        """Make the source's key material and the target's wrapping key now, outside any timed run."""
         state = self.server.state
         with state.lock:
-            for vault_id in vault_ids:
-                vault = state.vaults[vault_id]
-                vault.wrapping_private_key()
-                for key in vault.keys.values():
-                    if key.protection_mode == "SOFTWARE":
-                        for version in key.versions:
-                            version_material(key, version)
+            state.vaults[target_vault_id].wrapping_private_key()
+            source = state.vaults[source_vault_id]
+            for key in source.keys.values():
+                if key.protection_mode == "SOFTWARE":
+                    for version in key.versions:
+                        version_material(key, version)
 
     def seed_pair_with_copies(self, source_keys: list[dict], name: str) -> VaultPair:
         """Seed a source vault, then a target vault holding an up-to-date copy of each source key.
@@ -128,8 +131,8 @@ class BenchEnvironment:
         key and version OCIDs, which exist only once the source is seeded.
 
         NOTE: a seeded copy has its own key material, not the source's. A sweep with nothing to
-        copy reads only the tags, so this does not change what it does; it makes 1,000 current
-        copies appear at once instead of through 1,000 throttled imports.
+        copy reads only the tags, so this does not change what it does. Seeding makes 1,000
+        current copies appear at once instead of through 1,000 throttled imports.
         """
         ids = self.world.main
         created = self.admin.seed({"vaults": [
