@@ -8,9 +8,10 @@ The time covers ``fdk``, ``oci``, ``cryptography`` and the ``kms_key_backup`` mo
 
 import importlib.util
 import json
-import resource
 import sys
 import time
+
+from benchmarks.engine_run import peak_rss_bytes
 
 
 def main(func_path: str) -> int:
@@ -23,7 +24,7 @@ def main(func_path: str) -> int:
         print(f"{func_path} defines no handler function", file=sys.stderr)
         return 1
     print(json.dumps({"import_seconds": import_seconds,
-                      "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                      "peak_rss_bytes": peak_rss_bytes(),
                       "modules_loaded": len(sys.modules)}))
     return 0
 
