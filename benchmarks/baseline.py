@@ -23,6 +23,8 @@ started = time.perf_counter()
 
 import oci  # noqa: E402
 
+from benchmarks.engine_run import peak_rss_bytes  # noqa: E402
+
 
 def main(spec_path: str, key_id: str) -> int:
     with open(spec_path, encoding="utf-8") as handle:
@@ -60,7 +62,7 @@ def main(spec_path: str, key_id: str) -> int:
     del exported
 
     print(json.dumps({"source_key_id": key.id, "target_key_id": created.id,
-                      "process_seconds": time.perf_counter() - started}))
+                      "process_seconds": time.perf_counter() - started, "peak_rss_bytes": peak_rss_bytes()}))
     return 0
 
 

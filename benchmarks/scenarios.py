@@ -378,8 +378,10 @@ def baseline(env: BenchEnvironment, sizes: Sizes, pair: VaultPair, sync: Scenari
 
     env.measured()
     started = time.perf_counter()
+    peak_rss = 0
     for index in sample:
-        env.run_child("baseline", "benchmarks.baseline", str(spec), pair.key_ids[index])
+        copied = env.run_child("baseline", "benchmarks.baseline", str(spec), pair.key_ids[index])
+        peak_rss = max(peak_rss, copied["peak_rss_bytes"])
     wall = time.perf_counter() - started
     stats = analyse(env.admin.calls(), sizes.throttle_rps)
     env.unmeasured()
@@ -408,7 +410,8 @@ def baseline(env: BenchEnvironment, sizes: Sizes, pair: VaultPair, sync: Scenari
                      ("wall time per copied version", _seconds(per_version)),
                      ("full sync wall time per copied version", _seconds(sync_per_version)),
                      ("full sync speed-up per copied version", f"{speedup:.1f} ×"),
-                     *_bound_rows(stats, wall, sizes.throttle_rps)]
+                     *_bound_rows(stats, wall, sizes.throttle_rps),
+                     ("peak RSS, largest of the baseline processes", _mib(peak_rss))]
     scenario.targets.append(Target("full sync ≥ 10× faster per copied version than the baseline",
                                    f"{speedup:.1f} ×", speedup >= 10))
     return scenario
