@@ -1,4 +1,4 @@
-"""What the emulator's call log says about a run: calls per operation and the throttle bound.
+"""Calls per operation and the throttle bound of a run, counted from the emulator's call log.
 
 OCI Vault limits each tenancy to 10 requests a second per category of call: management reads,
 management writes and provisioning calls, as the docstrings of ``oci`` 2.189.0's KMS clients

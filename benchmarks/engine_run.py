@@ -1,6 +1,6 @@
 """Run one engine job in this process and print its measurements as JSON: a benchmark child.
 
-Usage: ``python -m benchmarks.engine_run SPEC.json``. The spec holds the ``oci`` config (an API
+Usage: ``python -m benchmarks.engine_run SPEC.json``. The spec contains the ``oci`` config (an API
 key user of the emulator), the emulator's endpoint templates and the job. The job runs through
 ``run_job`` with the product's own client factory: its default retry strategy, its client-side
 rate limit and the job's default concurrency, exactly as the CLI builds them.
