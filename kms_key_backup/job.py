@@ -25,6 +25,11 @@ PROTECTION_MODES = ("SOFTWARE", "HSM")
 VERSION_MODES = ("all", "current", "explicit")
 TEMPLATE_FIELDS = ("display_name", "source_key_id", "source_region", "source_vault_id")
 MAX_CONCURRENCY = 32
+# The calls of one key wait on one another, so with about 100 ms per call a key makes under 10
+# calls a second. On the emulator at 100 ms per call and 10 requests/s per category, a full sync
+# of 100 keys x 3 versions took 1.2 to 1.3 times its throttle bound with 4 keys at once and 1.02
+# times with 8 (make bench). The client-side rate limit keeps more keys from causing 429s.
+DEFAULT_CONCURRENCY = 8
 
 _REGION = {"type": "string", "pattern": "^[a-z]+-[a-z]+-[0-9]+$",
            "description": "an OCI region identifier such as eu-frankfurt-1"}
@@ -123,7 +128,7 @@ JOB_SCHEMA: dict = {
                 "wrapping_algorithm": {"type": "string", "enum": list(WRAPPING_ALGORITHMS),
                                        "default": "RSA_OAEP_AES_SHA256",
                                        "description": "algorithm of the export under the target wrapping key"},
-                "concurrency": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY, "default": 4,
+                "concurrency": {"type": "integer", "minimum": 1, "maximum": MAX_CONCURRENCY, "default": DEFAULT_CONCURRENCY,
                                 "description": "keys copied at once"},
                 "deadline_seconds": {"type": ["integer", "null"], "minimum": 1, "default": None,
                                      "description": "stop starting new work this many seconds after the start"},
@@ -202,7 +207,7 @@ class Options:
     dry_run: bool = False
     deep_verify: bool = False
     wrapping_algorithm: str = "RSA_OAEP_AES_SHA256"
-    concurrency: int = 4
+    concurrency: int = DEFAULT_CONCURRENCY
     deadline_seconds: int | None = None
     requests_per_second: float = 10.0
 

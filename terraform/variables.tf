@@ -249,7 +249,7 @@ variable "deep_verify" {
 variable "concurrency" {
   description = "Number of keys copied at once."
   type        = number
-  default     = 4
+  default     = 8
 
   validation {
     condition     = var.concurrency >= 1 && var.concurrency <= 32 && floor(var.concurrency) == var.concurrency

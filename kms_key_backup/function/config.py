@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from kms_key_backup.errors import InvalidInputError
-from kms_key_backup.job import MAX_CONCURRENCY, Job, parse_job
+from kms_key_backup.job import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, Job, parse_job
 
 PREFIX = "KMS_BACKUP_"
 
@@ -76,7 +76,6 @@ WRAPPING_ALGORITHMS = ("RSA_OAEP_AES_SHA256", "RSA_OAEP_SHA256")
 LOG_LEVELS = ("INFO", "DEBUG")
 DEFAULT_METRICS_NAMESPACE = "kms_key_backup"
 DEFAULT_DEADLINE_MARGIN_SECONDS = 20.0
-DEFAULT_CONCURRENCY = 4
 
 # OCI Monitoring accepts a custom namespace that starts with a letter, contains only letters,
 # digits and underscores, and does not start with the reserved prefixes ``oci_`` or ``oracle_``

@@ -103,6 +103,11 @@ class LocalFunction:
                                    f"{timeout_seconds:g} s; see {self.stderr_path}")
             time.sleep(0.02)
 
+    @property
+    def pid(self) -> int | None:
+        """The process id of the running fdk process, or None when it is not running."""
+        return self._process.pid if self._process is not None else None
+
     def invoke(self, body: bytes | str | Mapping[str, Any] = b"", *,
                deadline_seconds: float = 30.0, call_id: str | None = None,
                content_type: str = "application/json",

@@ -34,7 +34,7 @@ def test_minimal_config_builds_default_job():
     assert job["versions"]["mode"] == "all"
     assert job["options"]["wrapping_algorithm"] == "RSA_OAEP_AES_SHA256"
     assert job["options"]["deep_verify"] is False
-    assert job["options"]["concurrency"] == 4
+    assert job["options"]["concurrency"] == 8
     assert config.allow_payload_targets is False
     assert config.allow_payload_widen is False
     assert config.metrics_namespace == "kms_key_backup"

@@ -45,7 +45,7 @@ def test_minimal_job_gets_defaults():
     assert job.selection.selects_everything
     assert job.versions.mode == "all"
     assert job.options.wrapping_algorithm == "RSA_OAEP_AES_SHA256"
-    assert job.options.concurrency == 4
+    assert job.options.concurrency == 8
     assert job.options.deadline_seconds is None
     assert job.options.requests_per_second == 10.0
 
