@@ -181,7 +181,12 @@ class TargetCopier:
             if copied is None:
                 raise KmsBackupError(f"the copy {copy_summary.id} lacks a valid {TAG_COPIED_VERSIONS} tag; "
                                      "restore the tag or schedule deletion of the copy, then run again")
-            if copy_summary.lifecycle_state != "ENABLED":
+            if copy_summary.lifecycle_state in ("CREATING", "ENABLING"):
+                # Another run of the same job (an overlapping invocation) has just imported this
+                # copy; it becomes ENABLED on its own, so wait rather than fail the key.
+                wait_until_enabled(self.management, self.management.get_key(copy_summary.id),
+                                   lambda: self.management.get_key(copy_summary.id), f"copy {copy_summary.id}")
+            elif copy_summary.lifecycle_state != "ENABLED":
                 raise KmsBackupError(f"the copy {copy_summary.id} is {copy_summary.lifecycle_state}; "
                                      "enable it, then run again")
             # A copy whose last copied version is the source's current one is up to date: no

@@ -134,8 +134,9 @@ def test_unauthenticated_twice_fails_clearly(start_function, admin, management, 
 
 def test_overlapping_invocations_make_no_duplicate(start_function, admin, management, vaults):
     """Expected: two containers running the same job at once both answer with a report, any key
-    they contend for fails only with InvalidatedRetryToken, no key or version is duplicated, and
-    the next run converges."""
+    they contend for fails only with InvalidatedRetryToken (or not at all, when one run finds the
+    other's copy still CREATING and waits for it), no key or version is duplicated, and the next
+    run converges."""
     admin.update_settings(latency_ms=5)
     functions = [start_function(), start_function()]
     calls = [None, None]
@@ -156,7 +157,7 @@ def test_overlapping_invocations_make_no_duplicate(start_function, admin, manage
     for report in reports:
         errors = [k["error"] for k in report["keys"] if k.get("error")] + \
             [t["error"] for k in report["keys"] for t in k["targets"] if t.get("error")]
-        assert report["status"] in ("partial", "failed")
+        assert report["status"] in ("ok", "partial", "failed")
         assert all(error.get("code") == "InvalidatedRetryToken" for error in errors), errors
     assert_no_duplicates(management, vaults)
     admin.update_settings(latency_ms=0)
