@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from kms_emulator.models import version_material
-from kms_key_backup.clients import build_retry_strategy
+from kms_emulator.testing import Kms
+from kms_key_backup.clients import ClientFactory, build_retry_strategy
 from kms_key_backup.plan import TAG_COPIED_VERSIONS, TAG_SOURCE_KEY_ID, TAG_SOURCE_VAULT_ID
 
 SOURCE_REGION = "eu-frankfurt-1"
@@ -77,3 +80,55 @@ def all_material(emulator) -> list[bytes]:
 
 def export_and_import_calls(admin) -> list[dict]:
     return [call for call in admin.calls() if call["operation"] in ("ExportKey", "ImportKey", "ImportKeyVersion")]
+
+
+@dataclasses.dataclass
+class Vaults:
+    kms: Kms
+    source: object
+    target: object
+    compartment_id: str
+    target_compartment_id: str
+
+
+def make_vaults(emulator, oci_config, world) -> Vaults:
+    kms = Kms(emulator, oci_config)
+    source = kms.create_vault(world.main.compartment_id, region=SOURCE_REGION)
+    target = kms.create_vault(world.main.second_compartment_id, region=TARGET_REGION)
+    return Vaults(kms, source, target, world.main.compartment_id, world.main.second_compartment_id)
+
+
+def seed_acceptance_keys(vaults: Vaults) -> dict:
+    """Seed the acceptance scenario's keys; return their models by name."""
+    kms, vault, compartment_id = vaults.kms, vaults.source, vaults.compartment_id
+    keys = {}
+    for name, versions in (("aes-1", 1), ("aes-2", 2), ("aes-4", 4)):
+        keys[name] = kms.create_key(vault, compartment_id, algorithm="AES", length=32, name=name)
+        for _ in range(versions - 1):
+            kms.rotate(vault, keys[name].id)
+    for name, versions in (("rsa-1", 1), ("rsa-3", 3)):
+        keys[name] = kms.create_key(vault, compartment_id, algorithm="RSA", length=256, name=name)
+        for _ in range(versions - 1):
+            kms.rotate(vault, keys[name].id)
+    keys["hsm"] = kms.create_key(vault, compartment_id, algorithm="AES", length=32, protection_mode="HSM", name="hsm")
+    keys["ecdsa"] = kms.create_key(vault, compartment_id, algorithm="ECDSA", length=32, curve_id="NIST_P256",
+                                   name="ecdsa")
+    disabled = kms.create_key(vault, compartment_id, algorithm="AES", length=32, name="disabled")
+    kms.management(vault).disable_key(disabled.id)
+    keys["disabled"] = kms.wait_key(vault, disabled.id, "DISABLED")
+    return keys
+
+
+def make_factory(emulator, oci_config) -> ClientFactory:
+    return ClientFactory(oci_config, kms_endpoint_template=emulator.kms_endpoint_template,
+                         telemetry_endpoint_template=emulator.telemetry_endpoint_template,
+                         retry_strategy=fast_retry_strategy(), requests_per_second=1000)
+
+
+def make_job_data(vaults: Vaults) -> dict:
+    return {
+        "source": {"region": SOURCE_REGION, "vault_id": vaults.source.id},
+        "targets": [{"region": TARGET_REGION, "vault_id": vaults.target.id,
+                     "compartment_id": vaults.target_compartment_id}],
+        "options": {"requests_per_second": 1000},
+    }

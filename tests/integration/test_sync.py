@@ -11,9 +11,9 @@ import time
 import oci
 import pytest
 
-from conftest import make_job_data, make_vaults, seed_acceptance_keys
 from engine_helpers import (COPYABLE, NOT_COPYABLE, SOURCE_REGION, copies_by_source, exact_copy_problems,
-                            export_and_import_calls, fast_retry_strategy)
+                            export_and_import_calls, fast_retry_strategy, make_job_data, make_vaults,
+                            seed_acceptance_keys)
 from kms_emulator import EmulatorServer
 from kms_emulator.testing import make_oci_config
 from kms_key_backup.cli import EXIT_PARTIAL, main
