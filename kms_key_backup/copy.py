@@ -182,8 +182,8 @@ class TargetCopier:
                 raise KmsBackupError(f"the copy {copy_summary.id} lacks a valid {TAG_COPIED_VERSIONS} tag; "
                                      "restore the tag or schedule deletion of the copy, then run again")
             if copy_summary.lifecycle_state in ("CREATING", "ENABLING"):
-                # Another run of the same job (an overlapping invocation) has just imported this
-                # copy; it becomes ENABLED on its own, so wait rather than fail the key.
+                # An overlapping run of the same job has just imported this copy. It becomes
+                # ENABLED on its own, so the run waits for it instead of failing the key.
                 wait_until_enabled(self.management, self.management.get_key(copy_summary.id),
                                    lambda: self.management.get_key(copy_summary.id), f"copy {copy_summary.id}")
             elif copy_summary.lifecycle_state != "ENABLED":
