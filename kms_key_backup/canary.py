@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -26,7 +25,7 @@ from oci.key_management.models import CreateKeyDetails, KeyShape, ScheduleKeyDel
 
 from kms_key_backup import permissions
 from kms_key_backup.clients import ClientFactory, VaultRecord
-from kms_key_backup.copy import wait_until_enabled
+from kms_key_backup.copy import wait_for_state, wait_until_enabled
 from kms_key_backup.engine import run_job
 from kms_key_backup.errors import KmsBackupError
 from kms_key_backup.inventory import list_all
@@ -421,7 +420,7 @@ def _schedule_deletions(factory: ClientFactory, job: Job, target_vaults, run_id:
                 current = management.schedule_key_deletion(key.key_id, details)
             # SCHEDULING_DELETION is transitional: the step only passes once the key is
             # PENDING_DELETION, so the verdict reports the deletion as scheduled for certain.
-            return wait_for_state(management, current, fetch, ("PENDING_DELETION",), f"key {key.key_id}").data
+            return wait_for_state(management, current, fetch, ("PENDING_DELETION",)).data
 
         steps.run(f"schedule deletion of the {key.role.upper()} key in the {key.vault_label} vault",
                   "schedule_key_deletion", key.vault_label, schedule,
@@ -447,17 +446,3 @@ def _find_untracked_copies(factory: ClientFactory, job: Job, target_vaults, run_
 
 def _format_time(value) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-def wait_for_state(client, response, fetch: Callable[[], Any], states: tuple[str, ...], what: str):
-    """Poll a key until its lifecycle state is one of ``states``; return the last response."""
-    delay = 0.05
-    while response.data.lifecycle_state not in states and delay < 0.8:
-        time.sleep(delay)
-        response = fetch()
-        delay *= 2
-    if response.data.lifecycle_state not in states:
-        response = oci.wait_until(client, response, evaluate_response=lambda r: r.data.lifecycle_state in states,
-                                  fetch_func=lambda response=None: fetch(), max_interval_seconds=5,
-                                  max_wait_seconds=600)
-    return response

@@ -85,22 +85,28 @@ class RunContext:
         return {"run_id": self.run_id, "step": step, **fields}
 
 
+def wait_for_state(client, response, fetch: Callable[[], oci.response.Response], states: tuple[str, ...]):
+    """Poll a key or key version until its lifecycle state is one of ``states``; return the last response."""
+    delay = FIRST_POLL_SECONDS
+    while response.data.lifecycle_state not in states and delay < QUICK_POLL_LIMIT_SECONDS:
+        time.sleep(delay)
+        response = fetch()
+        delay *= 2
+    if response.data.lifecycle_state not in states:
+        response = oci.wait_until(
+            client, response,
+            evaluate_response=lambda r: r.data.lifecycle_state in states,
+            fetch_func=lambda response=None: fetch(),
+            max_interval_seconds=MAX_POLL_INTERVAL_SECONDS, max_wait_seconds=MAX_WAIT_SECONDS)
+    return response
+
+
 def wait_until_enabled(client, response, fetch: Callable[[], oci.response.Response], what: str):
     """Poll a key or key version until it is ENABLED; return the last response.
 
     Raises ``KmsBackupError`` when it ends in a disabled or deleted state instead.
     """
-    delay = FIRST_POLL_SECONDS
-    while response.data.lifecycle_state not in ("ENABLED", *FAILED_STATES) and delay < QUICK_POLL_LIMIT_SECONDS:
-        time.sleep(delay)
-        response = fetch()
-        delay *= 2
-    if response.data.lifecycle_state not in ("ENABLED", *FAILED_STATES):
-        response = oci.wait_until(
-            client, response,
-            evaluate_response=lambda r: r.data.lifecycle_state in ("ENABLED", *FAILED_STATES),
-            fetch_func=lambda response=None: fetch(),
-            max_interval_seconds=MAX_POLL_INTERVAL_SECONDS, max_wait_seconds=MAX_WAIT_SECONDS)
+    response = wait_for_state(client, response, fetch, ("ENABLED", *FAILED_STATES))
     if response.data.lifecycle_state != "ENABLED":
         raise KmsBackupError(f"{what} ended {response.data.lifecycle_state} instead of ENABLED")
     return response

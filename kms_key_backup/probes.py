@@ -31,9 +31,9 @@ from oci.key_management.models import (DecryptDataDetails, EncryptDataDetails, E
                                        ImportKeyVersionDetails, WrappedImportKey)
 
 from kms_key_backup import permissions
-from kms_key_backup.canary import CanaryResult, ThrowawayKey, wait_for_state
+from kms_key_backup.canary import CanaryResult, ThrowawayKey
 from kms_key_backup.clients import ClientFactory, VaultRecord
-from kms_key_backup.copy import wait_until_enabled
+from kms_key_backup.copy import wait_for_state, wait_until_enabled
 from kms_key_backup.errors import KmsBackupError
 from kms_key_backup.job import Job
 from kms_key_backup.verify import EphemeralWrappingKey, public_keys_equal
@@ -160,8 +160,7 @@ class _ProbeContext:
 
         def disable():
             response = management.disable_key(key.key_id)
-            wait_for_state(management, response, lambda: management.get_key(key.key_id), ("DISABLED",),
-                           f"key {key.key_id}")
+            wait_for_state(management, response, lambda: management.get_key(key.key_id), ("DISABLED",))
         self._prepare(f"DisableKey of the {key.vault_label} {key.role.upper()} key", disable)
 
     # --- probes -----------------------------------------------------------------------------------
