@@ -3,7 +3,7 @@
 OCI Vault limits each tenancy to 10 requests a second per category of call: management reads,
 management writes and provisioning calls, as the docstrings of ``oci`` 2.189.0's KMS clients
 state. NOTE: those docstrings give no limit for ImportKey, ImportKeyVersion, GetWrappingKey or
-the crypto calls (ExportKey); the emulator and this bound count them as management writes,
+the crypto calls (ExportKey). The emulator and this bound count them as management writes,
 management reads and a crypto category of the same 10 requests a second. The emulator enforces that limit with one token bucket per region, tenancy and category, so
 the least time a run can take at that rate is, over every (region, category) bucket, the
 largest of ``calls / requests_per_second``. That is the throttle bound.
@@ -32,9 +32,9 @@ class CallStats:
     total: int
     vault_calls: int
     by_operation: Counter
-    by_bucket: Counter  # (region, category) -> calls answered other than 429
+    by_bucket: Counter  # (region, category) -> calls with a response other than 429
     throttled: int
-    failed: int  # answers of 400 or more other than 429, and dropped connections
+    failed: int  # responses of 400 or more other than 429, and dropped connections
     bound_seconds: float
     bound_bucket: tuple | None
 
@@ -42,7 +42,7 @@ class CallStats:
         return sorted(self.by_operation.items(), key=lambda item: (-item[1], item[0]))
 
     def source_reads(self, source_region: str) -> int:
-        """Return the read calls answered for the source region: management reads and provisioning calls."""
+        """Return the source region's read calls with a response: management reads and provisioning calls."""
         return (self.by_bucket[(source_region, "management_read")]
                 + self.by_bucket[(source_region, "provisioning")])
 

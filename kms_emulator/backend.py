@@ -147,7 +147,7 @@ def _sort(items: list, query: dict, created, name) -> list:
     sort_by = query.get("sortBy", "TIMECREATED")
     if sort_by not in ("TIMECREATED", "DISPLAYNAME"):
         raise errors.InvalidParameter(f"sortBy {sort_by!r} is invalid; use TIMECREATED or DISPLAYNAME.")
-    # OCI sorts TIMECREATED descending and DISPLAYNAME ascending unless sortOrder says otherwise.
+    # OCI sorts TIMECREATED descending and DISPLAYNAME ascending unless sortOrder sets another order.
     default_order = "DESC" if sort_by == "TIMECREATED" else "ASC"
     sort_order = query.get("sortOrder", default_order)
     if sort_order not in ("ASC", "DESC"):
@@ -656,8 +656,8 @@ class Backend:
         if state != "ENABLED":
             raise errors.IncorrectState(f"Key {key.id} is {state}; a key version can be imported only into an ENABLED key.")
         if key.algorithm == "RSA" and self.settings.reject_rsa_import_key_version:
-            # NOTE: whether OCI accepts ImportKeyVersion for RSA keys is unverified; this switch
-            # (off by default) answers as a rejecting service would.
+            # NOTE: whether OCI accepts ImportKeyVersion for RSA keys is unverified. This switch
+            # (off by default) responds as a rejecting service would.
             raise errors.InvalidParameter(f"Key {key.id} is an RSA key; importing a key version is supported only for AES keys.")
         if key.algorithm == "ECDSA":
             raise errors.InvalidParameter("Import of ECDSA keys is not supported; only AES and RSA keys can be imported.")
@@ -690,8 +690,8 @@ class Backend:
         public_key = crypto.load_caller_public_key(_require(body, "publicKey"), "publicKey")
         key, version = self._crypto_version(vault, body, for_export=True)
         if key.protection_mode != "SOFTWARE":
-            # NOTE: OCI refuses export of HSM and EXTERNAL keys; the exact code it answers is
-            # unverified, the emulator uses 400 InvalidParameter.
+            # NOTE: OCI rejects export of HSM and EXTERNAL keys, but its exact error code is
+            # unverified, so the emulator uses 400 InvalidParameter.
             raise errors.InvalidParameter(
                 f"Key {key.id} has protectionMode {key.protection_mode}; only SOFTWARE keys can be exported."
             )

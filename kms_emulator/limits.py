@@ -1,7 +1,7 @@
 """Throttling, fault injection and the call log.
 
 Throttling: one token bucket per (region, tenancy, category), refilled at `throttle_rps` tokens a
-second and holding at most `throttle_rps` tokens, so a burst above the rate answers 429
+second and containing at most `throttle_rps` tokens, so a burst above the rate gets 429
 TooManyRequests as OCI does when a tenancy exceeds a service limit.
 """
 
@@ -42,11 +42,13 @@ FAULT_ACTIONS = ("error", "drop", "drop_after", "stall")
 class FaultRule:
     """A rule that makes matching calls fail.
 
-    `nth` fails the Nth matching call (counting from 1) and the `times - 1` calls after it;
+    `nth` fails the Nth matching call (counting from 1) and the `times - 1` calls after it.
     `probability` fails each matching call with that chance until `times` calls have failed
-    (no limit when `times` is not given). Actions: `error` answers `status`/`code`/`message`;
-    `drop` closes the connection before the call runs; `drop_after` runs the call and then closes
-    the connection without a response; `stall` waits `stall_seconds` and then runs the call.
+    (no limit when `times` is not given).
+
+    Actions: `error` responds with `status`/`code`/`message`. `drop` closes the connection before
+    the call runs, and `drop_after` runs the call and then closes the connection without a
+    response. `stall` waits `stall_seconds` and then runs the call.
     """
 
     operation: str
@@ -156,7 +158,7 @@ class Faults:
 
 
 class CallLog:
-    """Every API call the emulator answered (admin calls aside), in order of arrival."""
+    """Every API call the emulator handled (admin calls aside), in order of arrival."""
 
     def __init__(self):
         self._calls: list[dict] = []

@@ -1,6 +1,6 @@
 """The job: what to copy, from where, to where, and how.
 
-A job is a JSON object with snake_case fields; ``docs/job.md`` documents it and holds a copy of
+A job is a JSON object with snake_case fields; ``docs/job.md`` documents it and contains a copy of
 ``JOB_SCHEMA`` that a test keeps equal to this one. ``parse_job`` checks a mapping against
 ``JOB_SCHEMA`` (types, enums, patterns, required and unknown fields) and then against the rules a
 schema cannot express (known regions, OCIDs of the right resource type and region, exclusive

@@ -6,7 +6,7 @@ The source-to-target mapping lives on the target key, in freeform tags written b
   ``kms_key_backup_source_key_id`` name the source key. ``import_key`` sets them in the call that
   creates the copy, so no copy ever exists without them.
 - ``kms_key_backup_copied_versions`` reads ``<count>:<source key version OCID>``: how many source
-  versions the target holds copies of, and the last of them.
+  versions the target contains copies of, and the last of them.
 
 The target's versions, in ``time_created`` order, are copies of the copied source versions in
 source order, because the tool imports oldest first and target keys never auto-rotate. A run
@@ -23,8 +23,8 @@ from typing import Iterable, Mapping, Sequence
 
 from kms_key_backup.job import Job
 
-# Underscores, not periods: OCI tag key names may not contain a period or a space (documented
-# for defined tag keys; the same rule is assumed for freeform keys so the tags stay portable).
+# Underscores, not periods: OCI documents that defined tag key names may not contain a period or
+# a space. The tool assumes the same rule for freeform keys, so its tags stay portable.
 TAG_PREFIX = "kms_key_backup_"
 TAG_SOURCE_REGION = TAG_PREFIX + "source_region"
 TAG_SOURCE_VAULT_ID = TAG_PREFIX + "source_vault_id"
@@ -75,7 +75,7 @@ def copy_tags(job: Job, source_key_id: str, source_tags: Mapping[str, str] | Non
 
 
 def is_copy_of(tags: Mapping[str, str] | None, job: Job) -> str | None:
-    """Return the source key OCID a target key copies, if its tags say it copies a key of the job's source vault."""
+    """Return the source key OCID a target key copies, if its tags name a key of the job's source vault."""
     tags = tags or {}
     if tags.get(TAG_SOURCE_VAULT_ID) != job.source.vault_id:
         return None
@@ -85,7 +85,7 @@ def is_copy_of(tags: Mapping[str, str] | None, job: Job) -> str | None:
 def retry_token(target_vault_id: str, source_key_version_id: str) -> str:
     """Return the ``opc-retry-token`` of the import of a source version into a target vault.
 
-    The same import always carries the same token, so the service answers a repeated call with
+    The same import always carries the same token, so the service returns, for a repeated call,
     the first call's result instead of creating a second key or version. SHA-256 hex is 64
     characters, the maximum token length.
     """
@@ -126,7 +126,7 @@ class SourceVersion:
 
 @dataclass
 class VersionPlan:
-    """What one target still needs of one source key."""
+    """The source versions one target still needs of one source key."""
 
     to_copy: list[str]                  # source key version OCIDs, oldest first
     skipped: list[dict]                 # {"key_version_id", "reason"}
@@ -148,11 +148,11 @@ def plan_versions(versions: Sequence[SourceVersion], current_key_version_id: str
     ordered = order_versions(versions)
     explicit = set(explicit_ids)
     if mode == "current":
-        wanted = [v for v in ordered if v.id == current_key_version_id]
+        requested = [v for v in ordered if v.id == current_key_version_id]
     elif mode == "explicit":
-        wanted = [v for v in ordered if v.id in explicit]
+        requested = [v for v in ordered if v.id in explicit]
     else:
-        wanted = list(ordered)
+        requested = list(ordered)
 
     start = 0
     if copied is not None:
@@ -165,7 +165,7 @@ def plan_versions(versions: Sequence[SourceVersion], current_key_version_id: str
     to_copy: list[str] = []
     skipped: list[dict] = []
     position_of = {v.id: index for index, v in enumerate(ordered)}
-    for version in wanted:
+    for version in requested:
         if position_of[version.id] < start:
             continue
         if version.lifecycle_state != "ENABLED":

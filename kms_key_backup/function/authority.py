@@ -4,8 +4,8 @@ The configuration, set by the operator who deployed the function, decides where 
 which keys may go. A payload, sent by anyone allowed to invoke the function, may only narrow that:
 
 - ``selection``: name fewer keys than the configuration selects, and add exclusions. Selection
-  criteria are alternatives (a key matches by OCID, by display name, or by carrying every tag),
-  so a payload narrows only when each of its criteria is provably inside the configured ones
+  criteria are alternatives (a key matches by OCID, by display name, or by carrying every tag).
+  So a payload narrows only when each of its criteria is provably inside the configured ones
   without asking the vault: its key OCIDs among the configured OCIDs, its names among the
   configured names, its tags a superset of the configured tags. When the configuration selects
   every software key, any payload selection narrows. Configured exclusions always stay.
@@ -76,23 +76,23 @@ def _string_list(value: Any, path: str) -> list[str]:
     return value
 
 
-def _merge_source(configured: dict[str, Any], given: dict[str, Any],
+def _merge_source(configured: dict[str, Any], requested: dict[str, Any],
                   allow_widen: bool) -> dict[str, Any]:
     merged = copy.deepcopy(configured)
     for name in ("region", "vault_id"):
-        if name in given and given[name] != configured[name]:
-            raise invalid(f"payload.source.{name}", given[name],
+        if name in requested and requested[name] != configured[name]:
+            raise invalid(f"payload.source.{name}", requested[name],
                           f"differs from the configured source {name}",
                           f"Leave source.{name} out; the source vault is set by the function's "
                           "configuration.")
 
-    unknown = sorted(set(given) - {"region", "vault_id", "compartment_ids"})
+    unknown = sorted(set(requested) - {"region", "vault_id", "compartment_ids"})
     if unknown:
-        raise invalid(f"payload.source.{unknown[0]}", given[unknown[0]], "unknown field",
+        raise invalid(f"payload.source.{unknown[0]}", requested[unknown[0]], "unknown field",
                       "Use only region, vault_id and compartment_ids.")
 
-    if "compartment_ids" in given:
-        compartments = _string_list(given["compartment_ids"], "payload.source.compartment_ids")
+    if "compartment_ids" in requested:
+        compartments = _string_list(requested["compartment_ids"], "payload.source.compartment_ids")
         allowed = configured["compartment_ids"]
         outside = [item for item in compartments if item not in allowed]
         if outside and not allow_widen:

@@ -85,7 +85,7 @@ def deadline_from_header(deadline_text: str | None, margin_seconds: float, *,
 
 
 class FunctionRuntime:
-    """The per-container state: configuration, signer and client factory, built once."""
+    """Per-container state: the configuration, signer and client factory, built once."""
 
     def __init__(self, environ: Mapping[str, str], factory: ClientFactory | None = None):
         self._environ = environ
@@ -133,7 +133,7 @@ class FunctionRuntime:
             return self._factory
 
     def invoke(self, body: bytes, call_id: str | None, deadline_text: str | None) -> InvocationResult:
-        """Handle one call and return its result; never raises."""
+        """Handle one call and return its result; every error becomes a failed or invalid-input result."""
         started = time.monotonic()
         run_id = uuid.uuid4().hex
         logs.clear_fields()
@@ -181,11 +181,11 @@ class FunctionRuntime:
             deadline_text, config.deadline_margin_seconds)
         # The engine stops starting keys and versions at engine_deadline, but calls already under
         # way (with their retries and lifecycle polls) can outlast the margin on a slow or loaded
-        # host. The answer therefore leaves at half the margin before the invocation deadline at
-        # the latest, with whatever the run has finished by then.
-        answer_deadline = engine_deadline + config.deadline_margin_seconds / 2
+        # host. The response is therefore sent at half the margin before the invocation deadline
+        # at the latest, with whatever the run has finished by then.
+        response_deadline = engine_deadline + config.deadline_margin_seconds / 2
         try:
-            result = self._run_until(answer_deadline, config, invocation, call_id, run_id,
+            result = self._run_until(response_deadline, config, invocation, call_id, run_id,
                                      engine_deadline)
         except InvalidInputError as error:
             logger.error("invalid invocation payload", extra={"field": error.field,
@@ -197,7 +197,7 @@ class FunctionRuntime:
             result = _failed_result(str(error), type(error).__name__, call_id, run_id,
                                     invocation.trigger)
         # The function is the outermost edge: an unexpected error is logged with its traceback
-        # and returned as a failed report rather than left to fdk, which would answer with a
+        # and returned as a failed report rather than left to fdk, which would respond with a
         # bare 502 and no run id.
         except Exception as error:  # noqa: BLE001
             logger.exception("run failed with an unexpected error")
@@ -210,11 +210,11 @@ class FunctionRuntime:
             "seconds_left_at_start": round(seconds_left, 3)})
         return result
 
-    def _run_until(self, answer_deadline: float, config: FunctionConfig, invocation: Invocation,
+    def _run_until(self, response_deadline: float, config: FunctionConfig, invocation: Invocation,
                    call_id: str | None, run_id: str, engine_deadline: float) -> InvocationResult:
-        """Run ``_run`` in a thread; return its result, or a snapshot of the run at ``answer_deadline``.
+        """Run ``_run`` in a thread; return its result, or a snapshot of the run at ``response_deadline``.
 
-        A run still going at ``answer_deadline`` goes on in its thread after the answer. Its
+        A run still going at ``response_deadline`` goes on in its thread after the response. Its
         remaining calls are the ones a crash would have cut off, which the next run completes.
         """
         live_report = Report(run_id=run_id, dry_run=False)
@@ -230,11 +230,11 @@ class FunctionRuntime:
             finally:
                 finished.set()
 
-        self._wait_for_unfinished_run(answer_deadline)
+        self._wait_for_unfinished_run(response_deadline)
         worker = threading.Thread(target=run, name=f"kms-key-backup-run-{run_id[:8]}", daemon=True)
         self._unfinished_worker = worker
         worker.start()
-        if finished.wait(max(0.0, answer_deadline - time.monotonic())):
+        if finished.wait(max(0.0, response_deadline - time.monotonic())):
             if "error" in outcome:
                 raise outcome["error"]
             return outcome["result"]
@@ -245,11 +245,11 @@ class FunctionRuntime:
                 or document["keys_in_flight"]):
             document["warnings"] = document["warnings"] + [
                 "the deadline came before the run reached its copy step; the next run starts over"]
-        logger.warning("deadline near: answering while the run goes on", extra={
+        logger.warning("deadline near: responding while the run goes on", extra={
             "keys_in_flight": document["keys_in_flight"], "counts": document["counts"]})
         return InvocationResult(HTTP_STATUS[document["status"]], document)
 
-    def _wait_for_unfinished_run(self, answer_deadline: float) -> None:
+    def _wait_for_unfinished_run(self, response_deadline: float) -> None:
         """Give a run left over from an earlier invocation up to half the time left to finish.
 
         Two runs of one job at once duplicate nothing, because copies are found by provenance and
@@ -259,7 +259,7 @@ class FunctionRuntime:
         worker = self._unfinished_worker
         if worker is None or not worker.is_alive():
             return
-        worker.join(max(0.0, (answer_deadline - time.monotonic()) / 2))
+        worker.join(max(0.0, (response_deadline - time.monotonic()) / 2))
         if worker.is_alive():
             logger.warning("the run of an earlier invocation is still going; starting this one anyway",
                            extra={"earlier_run_thread": worker.name})

@@ -1,7 +1,7 @@
 """The engine under faults: every injected failure ends in a converged copy or a `partial` report with reasons.
 
 Invariants asserted in every scenario: run_job returns a report instead of raising, no
-CircuitBreakerError reaches the report, and the target never holds a duplicate key or version.
+CircuitBreakerError reaches the report, and the target never contains a duplicate key or version.
 Each scenario states its expected outcome in its docstring.
 """
 
@@ -49,8 +49,8 @@ def test_abort_after_every_call_then_rerun_converges(new_pair, emulator):
     for k in range(1, total_calls + 1):
         pair = new_pair()
         pair.admin.clear_faults()
-        # Call k runs but its answer is lost, as when the process dies right after sending it;
-        # every later call is dropped before it runs.
+        # Call k runs but its response is lost, as when the process dies right after sending it.
+        # Every later call is dropped before it runs.
         pair.admin.add_fault("*", nth=k, action="drop_after")
         pair.admin.add_fault("*", nth=k + 1, times=100_000, action="drop")
 
@@ -109,7 +109,7 @@ def test_throttling_storm_converges(pair):
 
 
 def test_server_error_burst_converges(pair):
-    """Expected: a burst of 500, 502 and 503 answers on writes and exports is retried; the copy converges."""
+    """Expected: a burst of 500, 502 and 503 responses on writes and exports is retried, so the copy converges."""
     for status, code in ((500, "InternalServerError"), (502, "BadGateway"), (503, "ServiceUnavailable")):
         pair.admin.add_fault("ImportKeyVersion", nth=1, status=status, code=code)
         pair.admin.add_fault("ExportKey", nth=2, status=status, code=code)
@@ -143,8 +143,8 @@ def test_server_errors_past_retries_are_partial(pair, emulator):
 
 
 def test_dropped_connections_converge(pair):
-    """Expected: connections closed before a call and after a write (answer lost) are retried with the
-    same opc-retry-token, so the retried import returns the first result; no duplicate."""
+    """Expected: connections closed before a call and after a write (response lost) are retried with
+    the same opc-retry-token, so the retried import returns the first result and nothing is duplicated."""
     pair.admin.add_fault("ExportKey", nth=1, times=2, action="drop")
     pair.admin.add_fault("ImportKey", nth=1, action="drop_after")
     pair.admin.add_fault("ImportKeyVersion", nth=1, action="drop_after")
@@ -159,8 +159,9 @@ def test_dropped_connections_converge(pair):
 
 
 def test_stall_past_client_timeout_converges(pair):
-    """Expected: calls stalled past the client's read timeout are retried; a stalled import that runs
-    late is answered from its retry token, so there is no duplicate."""
+    """Expected: calls stalled past the client's read timeout are retried.
+
+    A stalled import that runs late gets its result from its retry token, so there is no duplicate."""
     pair.admin.add_fault("ExportKey", nth=1, action="stall", stall_seconds=1.5)
     pair.admin.add_fault("ImportKey", nth=1, action="stall", stall_seconds=1.5)
     factory = pair.factory()
@@ -218,9 +219,10 @@ def test_incorrect_state_while_creating_is_retried(pair):
 
 
 def test_overlapping_runs_make_no_duplicate(pair):
-    """Expected: two runs of the same job at once both finish; deterministic retry tokens make the
-    second one's imports return the first one's results, so there is one copy per key; a third run
-    is a no-op that confirms an exact copy."""
+    """Expected: two runs of the same job at once both finish with one copy per key.
+
+    Deterministic retry tokens make the second run's imports return the first run's results. A
+    third run is a no-op that confirms an exact copy."""
     pair.admin.update_settings(latency_ms=5)
     reports = []
 
@@ -242,8 +244,9 @@ def test_overlapping_runs_make_no_duplicate(pair):
 
 
 def test_target_vault_deleted_mid_run_is_reported(pair, oci_config):
-    """Expected: once the target vault leaves ACTIVE, the remaining imports fail with 409 and the report
-    is partial or failed with that reason; nothing is duplicated and no exception escapes."""
+    """Expected: once the target vault leaves ACTIVE, the remaining imports fail with 409.
+
+    The report is partial or failed with that reason, nothing is duplicated and no exception escapes."""
     vault_client = oci.key_management.KmsVaultClient(
         oci_config, service_endpoint=pair.emulator.kms_endpoint_template.format(region=TARGET_REGION),
         circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy())

@@ -1,7 +1,7 @@
 """The function under faults, through the real fdk and a resource principal, on the emulator.
 
-Every scenario asserts that the function answers with its own JSON report (a bare fdk 502 would
-mean an exception escaped, a CircuitBreakerError among them) and that the target holds no
+Every scenario asserts that the function responds with its own JSON report (a bare fdk 502 would
+mean an exception escaped, a CircuitBreakerError among them) and that the target contains no
 duplicate key or version. Each scenario states its expected outcome in its docstring.
 """
 
@@ -133,10 +133,11 @@ def test_unauthenticated_twice_fails_clearly(start_function, admin, management, 
 
 
 def test_overlapping_invocations_make_no_duplicate(start_function, admin, management, vaults):
-    """Expected: two containers running the same job at once both answer with a report, any key
-    they contend for fails only with InvalidatedRetryToken (or not at all, when one run finds the
-    other's copy still CREATING and waits for it), no key or version is duplicated, and the next
-    run converges."""
+    """Expected: two containers running the same job at once both respond with a report.
+
+    A key they contend for fails only with InvalidatedRetryToken, or not at all when one run finds
+    the other's copy still CREATING and waits for it. No key or version is duplicated, and the
+    next run converges."""
     admin.update_settings(latency_ms=5)
     functions = [start_function(), start_function()]
     calls = [None, None]
@@ -152,8 +153,8 @@ def test_overlapping_invocations_make_no_duplicate(start_function, admin, manage
 
     reports = [report_of(call) for call in calls]
     # Both containers export the same version, and each export is wrapped afresh, so the slower
-    # import reuses the retry token with another body; OCI answers 409 InvalidatedRetryToken and
-    # that key fails in that report instead of being duplicated.
+    # import reuses the retry token with another body. OCI then returns 409 InvalidatedRetryToken,
+    # so that key fails in that report instead of being duplicated.
     for report in reports:
         errors = [k["error"] for k in report["keys"] if k.get("error")] + \
             [t["error"] for k in report["keys"] for t in k["targets"] if t.get("error")]

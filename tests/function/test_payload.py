@@ -99,14 +99,14 @@ def test_key_version_event_reads_key_from_additional_details():
     assert parsed.key_id == KEY_ID
 
 
-def test_key_version_event_finds_key_ocid_in_any_detail():
+def test_version_event_key_in_other_detail():
     event = cloud_event(resource_id=KEY_VERSION_ID,
                         additionalDetails={"vaultId": "ocid1.vault.oc1..v", "masterKey": KEY_ID})
 
     assert payload.parse_invocation(encode(event)).event.key_id == KEY_ID
 
 
-def test_key_version_event_without_key_ocid_leaves_key_unknown():
+def test_version_event_without_key_ocid():
     event = cloud_event(resource_id=KEY_VERSION_ID,
                         additionalDetails={"vaultId": "ocid1.vault.oc1..v"})
 
